@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/verity: superblock, layout and table line against veritysetup's vectors
+ * (tests/vectors/verity/, made by generate.sh there), and every refusal of a
+ * malformed superblock, each printed as a TAP comment.
+ */
+#include <inttypes.h>
+
+#include "slate/bytes.h"
+#include "slate/error.h"
+#include "slate/fileio.h"
+#include "slate/hex.h"
+#include "slate/strutil.h"
+#include "slate/verity.h"
+#include "test.h"
+#include "verity-vectors.h"
+
+static void assert_params_equal(const SlVerityParams *a, const SlVerityParams *b)
+{
+	ASSERT_EQ(a->hash_type, b->hash_type);
+	ASSERT_STREQ(a->algorithm, b->algorithm);
+	ASSERT_UEQ(a->data_block_size, b->data_block_size);
+	ASSERT_UEQ(a->hash_block_size, b->hash_block_size);
+	ASSERT_UEQ(a->data_blocks, b->data_blocks);
+	ASSERT_UEQ(a->hash_offset, b->hash_offset);
+	ASSERT_EQ(a->superblock, b->superblock);
+	ASSERT_TRUE(sl_uuid_equal(&a->uuid, &b->uuid));
+	ASSERT_EQ(a->salt_size, b->salt_size);
+	ASSERT_MEMEQ(a->salt, b->salt, a->salt_size);
+}
+
+TEST(vectors_superblock_and_layout)
+{
+	VerityVector *v = NULL;
+	size_t n = 0;
+
+	vv_load(&v, &n);
+	ASSERT_TRUE(n >= 9);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ uint8_t *hash = NULL;
+		size_t hash_len;
+		SlVerityLayout l;
+		SlVerityParams got;
+		uint8_t enc[SL_VERITY_SUPERBLOCK_SIZE];
+
+		hash = vv_read_hash(&v[i], &hash_len);
+		ASSERT_OK(sl_verity_layout(&v[i].params, &l));
+		/* veritysetup writes exactly up to the end of the tree. */
+		ASSERT_UEQ(l.hash_area_end, hash_len);
+		ASSERT_OK(sl_verity_check_sizes(
+			&v[i].params, v[i].params.data_blocks * v[i].params.data_block_size,
+			hash_len, false));
+		if (!v[i].params.superblock)
+			continue;
+		ASSERT_OK(sl_verity_superblock_decode(hash + v[i].params.hash_offset,
+						      hash_len - v[i].params.hash_offset, &got));
+		got.hash_offset = v[i].params.hash_offset;
+		assert_params_equal(&got, &v[i].params);
+		ASSERT_OK(sl_verity_superblock_encode(&v[i].params, enc));
+		ASSERT_MEMEQ(enc, hash + v[i].params.hash_offset, sizeof(enc));
+	}
+	vv_free(v, n);
+}
+
+TEST(layout_geometry)
+{
+	SlVerityParams p;
+	SlVerityLayout l;
+
+	/* SPEC.md §1.3: 1 GiB, 4 KiB, sha256: levels 3, sizes 2048/16/1. */
+	sl_verity_params_init(&p);
+	p.data_blocks = 262144;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.levels, 3);
+	ASSERT_EQ(l.per_block_bits, 7);
+	ASSERT_UEQ(l.level_blocks[0], 2048);
+	ASSERT_UEQ(l.level_blocks[1], 16);
+	ASSERT_UEQ(l.level_blocks[2], 1);
+	ASSERT_UEQ(l.hash_blocks, 2065);
+	ASSERT_UEQ(l.hash_start_block, 1);
+	ASSERT_UEQ(l.level_block[2], 1);
+	ASSERT_UEQ(l.level_block[1], 2);
+	ASSERT_UEQ(l.level_block[0], 18);
+	ASSERT_UEQ(l.hash_area_end, (1 + 2065) * 4096);
+
+	/* One block: no levels, root = digest of the block. */
+	p.data_blocks = 1;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.levels, 0);
+	ASSERT_UEQ(l.hash_area_end, 4096);
+
+	/* 129 blocks: two levels (128 per block). */
+	p.data_blocks = 129;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.levels, 2);
+	p.data_blocks = 128;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.levels, 1);
+
+	/* sha1, format 1: 20-byte digests padded to 32; format 0: packed. */
+	strcpy(p.algorithm, "sha1");
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.digest_stride, 32);
+	p.hash_type = 0;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.digest_stride, 20);
+	ASSERT_EQ(l.per_block_bits, 7);
+
+	/* Superblock at 1536 with 4 KiB blocks: first hash block 1 (ceil(2048/4096)). */
+	sl_verity_params_init(&p);
+	p.data_blocks = 17;
+	p.hash_offset = 1536;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_UEQ(l.hash_start_block, 1);
+	p.hash_offset = 4096;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_UEQ(l.hash_start_block, 2);
+	p.superblock = false;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_UEQ(l.hash_start_block, 1);
+
+	/* The largest tree: 2^63 - 1 bytes of data still lays out without overflow. */
+	sl_verity_params_init(&p);
+	p.data_block_size = 512;
+	p.hash_block_size = 512;
+	strcpy(p.algorithm, "sha512");
+	p.data_blocks = (UINT64_C(1) << 54) - 1;
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.levels, 18);
+}
+
+static void show_refusal(const char *what, int r)
+{
+	printf("# %s: refused: %s\n", what, sl_error_message(r));
+}
+
+#define ASSERT_PARAMS_REFUSED(p, err, what)            \
+	do {                                           \
+		SlVerityLayout _l;                     \
+		int _vr = sl_verity_layout(&(p), &_l); \
+		ASSERT_ERR(_vr, err);                  \
+		show_refusal(what, _vr);               \
+	} while (0)
+
+TEST(params_refused)
+{
+	SlVerityParams p, base;
+
+	sl_verity_params_init(&base);
+	base.data_blocks = 8;
+
+	p = base;
+	p.hash_type = 2;
+	ASSERT_PARAMS_REFUSED(p, -EOPNOTSUPP, "hash type 2");
+	p = base;
+	strcpy(p.algorithm, "md5");
+	ASSERT_PARAMS_REFUSED(p, -EOPNOTSUPP, "algorithm md5");
+	p = base;
+	p.data_block_size = 4000;
+	ASSERT_PARAMS_REFUSED(p, -EBADMSG, "data block size 4000");
+	p = base;
+	p.hash_block_size = 256;
+	ASSERT_PARAMS_REFUSED(p, -EBADMSG, "hash block size 256");
+	p = base;
+	p.hash_block_size = 1u << 20;
+	ASSERT_PARAMS_REFUSED(p, -EBADMSG, "hash block size 1 MiB");
+	p = base;
+	p.salt_size = 257;
+	ASSERT_PARAMS_REFUSED(p, -EBADMSG, "salt of 257 bytes");
+	p = base;
+	p.data_blocks = 0;
+	ASSERT_PARAMS_REFUSED(p, -EBADMSG, "no data blocks");
+	p = base;
+	p.data_blocks = UINT64_MAX / 2;
+	ASSERT_PARAMS_REFUSED(p, -EBADMSG, "data blocks overflowing 64 bits");
+	p = base;
+	p.hash_offset = 1000;
+	ASSERT_PARAMS_REFUSED(p, -EINVAL, "hash offset 1000");
+	p = base;
+	p.superblock = false;
+	p.hash_offset = 512;
+	ASSERT_PARAMS_REFUSED(p, -EINVAL, "hash offset 512 without superblock, 4 KiB blocks");
+	p = base;
+	p.hash_offset = UINT64_MAX - 511;
+	ASSERT_PARAMS_REFUSED(p, -EBADMSG, "hash offset near 2^64");
+}
+
+TEST(check_sizes)
+{
+	SlVerityParams p;
+	int r;
+
+	sl_verity_params_init(&p);
+	p.data_blocks = 10;
+	ASSERT_OK(sl_verity_check_sizes(&p, 40960, 8192, false));
+	ASSERT_OK(sl_verity_check_sizes(&p, 40961, 9000, false));
+	r = sl_verity_check_sizes(&p, 40959, 8192, false);
+	ASSERT_ERR(r, -EBADMSG);
+	show_refusal("data device one byte short", r);
+	r = sl_verity_check_sizes(&p, 40960, 8191, false);
+	ASSERT_ERR(r, -EBADMSG);
+	show_refusal("hash device one byte short", r);
+	/* Same device: the hash area must begin after the data. */
+	p.hash_offset = 36864;
+	r = sl_verity_check_sizes(&p, 1 << 20, 1 << 20, true);
+	ASSERT_ERR(r, -EINVAL);
+	show_refusal("hash area inside the data area", r);
+	p.hash_offset = 40960;
+	ASSERT_OK(sl_verity_check_sizes(&p, 49152, 49152, true));
+}
+
+/* A valid superblock to damage: the spec-index vector's. */
+static void good_superblock(uint8_t sb[static SL_VERITY_SUPERBLOCK_SIZE])
+{
+	SlVerityParams p;
+	size_t n;
+
+	sl_verity_params_init(&p);
+	p.data_blocks = 130;
+	ASSERT_OK(sl_uuid_parse("12345678-9abc-def0-1234-56789abcdef0", &p.uuid));
+	ASSERT_OK(sl_hex_decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+				p.salt, sizeof(p.salt), &n));
+	p.salt_size = (uint16_t)n;
+	ASSERT_OK(sl_verity_superblock_encode(&p, sb));
+}
+
+#define ASSERT_SB_REFUSED(buf, len, err, what)                            \
+	do {                                                              \
+		SlVerityParams _p;                                        \
+		int _vr = sl_verity_superblock_decode((buf), (len), &_p); \
+		ASSERT_ERR(_vr, err);                                     \
+		show_refusal(what, _vr);                                  \
+	} while (0)
+
+TEST(superblock_refused)
+{
+	uint8_t good[SL_VERITY_SUPERBLOCK_SIZE], sb[SL_VERITY_SUPERBLOCK_SIZE];
+	SlVerityParams p;
+
+	good_superblock(good);
+	ASSERT_OK(sl_verity_superblock_decode(good, sizeof(good), &p));
+	ASSERT_UEQ(p.data_blocks, 130);
+
+	ASSERT_SB_REFUSED(good, 511, -EBADMSG, "truncated to 511 bytes");
+	ASSERT_SB_REFUSED(good, 0, -EBADMSG, "empty");
+
+	memcpy(sb, good, sizeof(sb));
+	sb[0] = 'V';
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "bad magic");
+	memcpy(sb, good, sizeof(sb));
+	sb[7] = 1;
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "bad magic padding");
+
+	memcpy(sb, good, sizeof(sb));
+	sl_put_le32(sb + 8, 2);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EOPNOTSUPP, "version 2");
+	sl_put_le32(sb + 8, 0);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EOPNOTSUPP, "version 0");
+
+	memcpy(sb, good, sizeof(sb));
+	sl_put_le32(sb + 12, 7);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EOPNOTSUPP, "hash type 7");
+
+	memcpy(sb, good, sizeof(sb));
+	memcpy(sb + 32, "whirlpool", 10);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EOPNOTSUPP, "algorithm whirlpool");
+	memcpy(sb, good, sizeof(sb));
+	memset(sb + 32, 'a', 32);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "unterminated algorithm");
+	memcpy(sb, good, sizeof(sb));
+	sb[40] = 'x';
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "garbage after the algorithm name");
+
+	memcpy(sb, good, sizeof(sb));
+	sl_put_le32(sb + 64, 0);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "data block size 0");
+	sl_put_le32(sb + 64, 4097);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "data block size 4097");
+	sl_put_le32(sb + 64, 256);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "data block size 256");
+	sl_put_le32(sb + 64, UINT32_C(1) << 31);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "data block size 2 GiB");
+	memcpy(sb, good, sizeof(sb));
+	sl_put_le32(sb + 68, 1u << 20);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "hash block size 1 MiB");
+	sl_put_le32(sb + 68, 3000);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "hash block size 3000");
+
+	memcpy(sb, good, sizeof(sb));
+	sl_put_le64(sb + 72, 0);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "zero data blocks");
+	sl_put_le64(sb + 72, UINT64_MAX);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "2^64-1 data blocks");
+
+	memcpy(sb, good, sizeof(sb));
+	sl_put_le16(sb + 80, 257);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "salt size 257");
+	sl_put_le16(sb + 80, 0xffff);
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "salt size 65535");
+
+	memcpy(sb, good, sizeof(sb));
+	sb[84] = 1;
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "non-zero padding after salt size");
+	memcpy(sb, good, sizeof(sb));
+	sb[88 + 32] = 1;
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "non-zero byte after the salt");
+	memcpy(sb, good, sizeof(sb));
+	sb[511] = 1;
+	ASSERT_SB_REFUSED(sb, sizeof(sb), -EBADMSG, "non-zero final padding");
+
+	/* Longer buffers are fine: only the first 512 bytes count. */
+	{
+		uint8_t big[4096] = { 0 };
+
+		memcpy(big, good, sizeof(good));
+		big[4000] = 0xff;
+		ASSERT_OK(sl_verity_superblock_decode(big, sizeof(big), &p));
+	}
+}
+
+TEST(superblock_data_blocks_overflow_device)
+{
+	uint8_t sb[SL_VERITY_SUPERBLOCK_SIZE];
+	SlVerityParams p;
+	int r;
+
+	/* A valid superblock claiming more data than the device holds. */
+	good_superblock(sb);
+	sl_put_le64(sb + 72, UINT64_C(1) << 40);
+	ASSERT_OK(sl_verity_superblock_decode(sb, sizeof(sb), &p));
+	r = sl_verity_check_sizes(&p, 130 * 4096, 1u << 30, false);
+	ASSERT_ERR(r, -EBADMSG);
+	show_refusal("2^40 data blocks on a 130-block device", r);
+	/* The tree for 2^40 blocks does not fit on the hash device either. */
+	r = sl_verity_check_sizes(&p, UINT64_C(1) << 53, 16384, false);
+	ASSERT_ERR(r, -EBADMSG);
+	show_refusal("tree larger than the hash device", r);
+}
+
+TEST(table_line)
+{
+	static const char expect[] =
+		"0 1040 verity 1 /dev/loop0 /dev/loop1 4096 4096 130 1 sha256 "
+		"ad83ec81416b7305bd6248962b2023ea0a876bfd1e501d584d9aa5b1303ead9c "
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f "
+		"2 panic_on_corruption ignore_zero_blocks";
+	uint8_t sb[SL_VERITY_SUPERBLOCK_SIZE], root[32];
+	SlVerityTableOptions o = { 0 };
+	SlVerityParams p;
+	char *line;
+	size_t n;
+	int r;
+
+	good_superblock(sb);
+	ASSERT_OK(sl_verity_superblock_decode(sb, sizeof(sb), &p));
+	ASSERT_OK(sl_hex_decode("ad83ec81416b7305bd6248962b2023ea0a876bfd1e501d584d9aa5b1303ead9c",
+				root, sizeof(root), &n));
+
+	/* SPEC.md §1.5's example. */
+	o.on_corruption = SL_VERITY_CORRUPTION_PANIC;
+	o.ignore_zero_blocks = true;
+	ASSERT_OK(sl_verity_table_line(&p, "/dev/loop0", "/dev/loop1", root, 32, &o, &line));
+	ASSERT_STREQ(line, expect);
+	free(line);
+
+	/* No options: no count. */
+	ASSERT_OK(sl_verity_table_line(&p, "7:0", "7:1", root, 32, NULL, &line));
+	ASSERT_STREQ(line, "0 1040 verity 1 7:0 7:1 4096 4096 130 1 sha256 "
+			   "ad83ec81416b7305bd6248962b2023ea0a876bfd1e501d584d9aa5b1303ead9c "
+			   "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	free(line);
+
+	/* Everything: the key description counts two tokens. */
+	o = (SlVerityTableOptions){
+		.on_corruption = SL_VERITY_CORRUPTION_RESTART,
+		.on_error = SL_VERITY_ERROR_PANIC,
+		.ignore_zero_blocks = true,
+		.check_at_most_once = true,
+		.root_hash_sig_key_desc = "slate:usr",
+	};
+	ASSERT_OK(sl_verity_table_line(&p, "/dev/vda2", "/dev/vda3", root, 32, &o, &line));
+	ASSERT_TRUE(strstr(line, " 6 restart_on_corruption panic_on_error ignore_zero_blocks "
+				 "check_at_most_once root_hash_sig_key_desc slate:usr") != NULL);
+	free(line);
+
+	/* Empty salt is "-"; no superblock, hash offset 1 MiB: start block 256. */
+	p.salt_size = 0;
+	p.superblock = false;
+	p.hash_offset = 1 << 20;
+	p.hash_type = 0;
+	ASSERT_OK(sl_verity_table_line(&p, "/dev/vda2", "/dev/vda2", root, 32, NULL, &line));
+	ASSERT_STREQ(line, "0 1040 verity 0 /dev/vda2 /dev/vda2 4096 4096 130 256 sha256 "
+			   "ad83ec81416b7305bd6248962b2023ea0a876bfd1e501d584d9aa5b1303ead9c -");
+	free(line);
+
+	/* Refusals. */
+	r = sl_verity_table_line(&p, "/dev/a b", "/dev/c", root, 32, NULL, &line);
+	ASSERT_ERR(r, -EINVAL);
+	show_refusal("device name with a space", r);
+	r = sl_verity_table_line(&p, "/dev/a", "", root, 32, NULL, &line);
+	ASSERT_ERR(r, -EINVAL);
+	r = sl_verity_table_line(&p, "/dev/a", "/dev/b", root, 20, NULL, &line);
+	ASSERT_ERR(r, -EINVAL);
+	show_refusal("20-byte root hash for sha256", r);
+	o = (SlVerityTableOptions){ .root_hash_sig_key_desc = "two words" };
+	r = sl_verity_table_line(&p, "/dev/a", "/dev/b", root, 32, &o, &line);
+	ASSERT_ERR(r, -EINVAL);
+	o = (SlVerityTableOptions){ .on_corruption = (SlVerityOnCorruption)9 };
+	r = sl_verity_table_line(&p, "/dev/a", "/dev/b", root, 32, &o, &line);
+	ASSERT_ERR(r, -EINVAL);
+}
