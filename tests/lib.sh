@@ -45,13 +45,14 @@ refuse() {
 	fi
 }
 
-# A scratch directory removed on exit.
+# A scratch directory removed when the script exits: tmp=$(tap_tmpdir). The
+# directories live under one root made here, in the script's own shell (a trap
+# set inside $(...) would fire as soon as the substitution ends).
+tap_root=$(mktemp -d "${TMPDIR:-/tmp}/slate-test.XXXXXX")
+# shellcheck disable=SC2064
+trap "rm -rf '$tap_root'" EXIT
 tap_tmpdir() {
-	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/slate-test.XXXXXX")
-	# shellcheck disable=SC2064
-	trap "rm -rf '$d'" EXIT
-	echo "$d"
+	mktemp -d "$tap_root/tmp.XXXXXX"
 }
 
 tap_done() {

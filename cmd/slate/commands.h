@@ -5,4 +5,6 @@
 
 #include "slate/cli.h"
 
-#define SLATE_COMMANDS
+extern const SlCommand sl_cmd_firmware;
+
+#define SLATE_COMMANDS &sl_cmd_firmware,
