@@ -6,6 +6,7 @@
 #include "slate/cli.h"
 
 extern const SlCommand sl_cmd_firmware;
+extern const SlCommand sl_cmd_pcr;
 extern const SlCommand sl_cmd_run;
 
-#define SLATE_COMMANDS &sl_cmd_firmware, &sl_cmd_run,
+#define SLATE_COMMANDS &sl_cmd_firmware, &sl_cmd_pcr, &sl_cmd_run,
