@@ -173,15 +173,18 @@ void sl_gpt_encoded_done(SlGptEncoded *enc);
 /*
  * Write gpt to the disk so that a crash at any moment, with writes between
  * flushes landing in any order and any single sector torn, leaves a table that
- * sl_gpt_read() reads as entirely old or entirely new:
- *   1. backup array, backup header (at gpt->backup_lba, maybe a new place); flush
- *   2. primary array, primary header; flush
- *   3. protective MBR (only if it changes), and the old backup header zeroed when
- *      old is given and the backup moved; flush
+ * sl_gpt_read() reads as entirely old or entirely new. One copy at a time, array
+ * then header, each followed by a flush:
+ *   1. the backup (at gpt->backup_lba, maybe a new place); flush
+ *   2. the primary; flush
+ *   3. the protective MBR (only if it changes), and the old backup header zeroed
+ *      when it now lies in the usable area (a grown disk); flush
  * While the primary is untouched every reader uses it (old); while it is being
- * rewritten its CRCs fail and readers use the backup (new, already durable).
- * old is the table on disk before (NULL for a blank disk). An existing boot code
- * area or hybrid MBR is kept.
+ * rewritten its CRCs fail and readers use the backup (new, already durable, at
+ * the last LBA). When old says the primary is damaged, the primary goes first.
+ * old is the table on disk as sl_gpt_read() returned it (its backup_lba and
+ * status are used), NULL for a blank disk. A boot code area or a hybrid MBR is
+ * kept.
  */
 int sl_gpt_write(const SlGptOps *ops, const SlGpt *gpt, const SlGpt *old) _wur_;
 

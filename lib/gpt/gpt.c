@@ -876,10 +876,26 @@ static int write_lba(const SlGptOps *ops, uint64_t lba, const void *buf, size_t 
 	return ops->write(ops->userdata, buf, len, lba * ops->sector_size);
 }
 
+/* One copy, array before header, then a flush that makes it durable. */
+static int write_copy(const SlGptOps *ops, const SlGpt *gpt, const SlGptEncoded *enc, bool backup)
+{
+	int r;
+
+	r = write_lba(ops, backup ? gpt->backup_entries_lba : gpt->primary_entries_lba,
+		      enc->entries, enc->entries_len);
+	if (r >= 0)
+		r = write_lba(ops, backup ? gpt->backup_lba : gpt->primary_lba,
+			      backup ? enc->backup_header : enc->primary_header, ops->sector_size);
+	if (r >= 0)
+		r = ops->flush(ops->userdata);
+	return r;
+}
+
 int sl_gpt_write(const SlGptOps *ops, const SlGpt *gpt, const SlGpt *old)
 {
 	SlGptEncoded enc;
 	_cleanup_free_ uint8_t *sector = NULL;
+	bool primary_first = old && (old->status & SL_GPT_PRIMARY_DAMAGED);
 	uint8_t mbr[512];
 	int r;
 
@@ -893,23 +909,20 @@ int sl_gpt_write(const SlGptOps *ops, const SlGpt *gpt, const SlGpt *old)
 		r = -ENOMEM;
 		goto out;
 	}
-	/* 1. The backup, then make it durable: from here a reader that finds the
-	 *    primary damaged finds the new table at the end of the disk. */
-	r = write_lba(ops, gpt->backup_entries_lba, enc.entries, enc.entries_len);
+	/*
+	 * One copy at a time, each made durable before the other is touched, so that
+	 * one valid copy (old or new) exists at every moment. First the copy readers
+	 * do not use now: normally the backup (readers use the primary while it is
+	 * valid; once it is being rewritten they fall back to the backup, already
+	 * new, at the end of the disk where they look for it); the primary first
+	 * when it is the damaged one and readers live on the backup.
+	 */
+	r = write_copy(ops, gpt, &enc, !primary_first);
 	if (r >= 0)
-		r = write_lba(ops, gpt->backup_lba, enc.backup_header, ops->sector_size);
-	if (r >= 0)
-		r = ops->flush(ops->userdata);
-	/* 2. The primary: invalid (CRC) until both its sectors are new. */
-	if (r >= 0)
-		r = write_lba(ops, gpt->primary_entries_lba, enc.entries, enc.entries_len);
-	if (r >= 0)
-		r = write_lba(ops, gpt->primary_lba, enc.primary_header, ops->sector_size);
-	if (r >= 0)
-		r = ops->flush(ops->userdata);
+		r = write_copy(ops, gpt, &enc, primary_first);
 	if (r < 0)
 		goto out;
-	/* 3. Housekeeping that no reader depends on. */
+	/* Housekeeping that no reader depends on. */
 	r = ops->read(ops->userdata, mbr, sizeof(mbr), 0);
 	if (r >= 0 && mbr_update(mbr, enc.mbr, gpt->disk_lbas, sector))
 		r = ops->write(ops->userdata, sector, 512, 0);

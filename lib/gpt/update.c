@@ -65,6 +65,7 @@ static bool needs_repair(const SlGpt *gpt)
 int sl_gpt_set_usr_partuuids(const SlGptOps *ops, char slot, const uint8_t *hash, size_t len)
 {
 	_cleanup_gpt_ SlGpt *gpt = NULL;
+	SlGpt old;
 	SlUuid data, verity;
 	SlGptSlot s;
 	int r;
@@ -93,9 +94,10 @@ int sl_gpt_set_usr_partuuids(const SlGptOps *ops, char slot, const uint8_t *hash
 	if (sl_uuid_equal(&gpt->entries[s.data].uuid, &data) &&
 	    sl_uuid_equal(&gpt->entries[s.verity].uuid, &verity) && !needs_repair(gpt))
 		return 0;
+	old = (SlGpt){ .backup_lba = gpt->backup_lba, .status = gpt->status };
 	gpt->entries[s.data].uuid = data;
 	gpt->entries[s.verity].uuid = verity;
-	return sl_gpt_write(ops, gpt, NULL);
+	return sl_gpt_write(ops, gpt, &old);
 }
 
 /* The partition to grow: the one with a DPS root type, else the one labelled ROOT. */
@@ -143,6 +145,7 @@ int sl_gpt_grow(const SlGptOps *ops, SlGptGrowResult *ret)
 	if (root < -1)
 		return root;
 	old.backup_lba = gpt->backup_lba;
+	old.status = gpt->status;
 	res.old_backup_lba = res.new_backup_lba = gpt->backup_lba;
 
 	/* The backup array and header at the very end (UEFI §5.3.2). */

@@ -268,7 +268,7 @@ static void check_fallback(uint32_t ss, bool header)
 	ASSERT_TRUE(strstr(gpt->warnings[0], "using the backup"));
 	ASSERT_MEMEQ(gpt->entries, good->entries, sizeof(SlGptEntry) * 128);
 	/* The damaged copy is repaired by any rewrite. */
-	ASSERT_OK(sl_gpt_write(&d.ops, gpt, NULL));
+	ASSERT_OK(sl_gpt_write(&d.ops, gpt, gpt));
 	sl_gpt_free(TAKE_PTR(gpt));
 	ASSERT_OK(read_gpt(&d, 0, &gpt));
 	ASSERT_EQ(gpt->status, 0);
