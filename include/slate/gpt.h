@@ -304,9 +304,9 @@ typedef struct SlGptGrowResult {
  * After the disk has grown: move the backup array and header to the end of the
  * disk and extend the ROOT partition (the one partition with a DPS root type, or
  * else the one labelled ROOT) to the new last usable LBA, its end aligned down to
- * 4096 bytes. ROOT is extended only when it is the last partition on the disk.
- * Crash-safe as sl_gpt_write(): the new backup lands first, at the new end, where
- * readers look for it once the primary is invalid. Caller's ret may be NULL.
+ * 1 MiB (where sgdisk and sfdisk end partitions). ROOT is extended only when it is the last
+ * partition on the disk. Crash-safe as sl_gpt_write(): the new backup lands first, at the new end,
+ * where readers look for it once the primary is invalid. Caller's ret may be NULL.
  */
 int sl_gpt_grow(const SlGptOps *ops, SlGptGrowResult *ret) _wur_;
 
@@ -353,7 +353,7 @@ int sl_gpt_layout_parse(const char *text, SlGptLayout **ret) _wur_;
 /*
  * Lay the partitions out on a disk of disk_bytes with sector_size (0: the layout's,
  * else 512): starts aligned, one "rest" partition taking what is left (its end
- * aligned down to 4096 bytes). seed overrides the layout's seed (may be NULL).
+ * aligned down to the alignment too). seed overrides the layout's seed (may be NULL).
  * -ENOSPC when the partitions do not fit. Caller owns *ret.
  */
 int sl_gpt_layout_build(const SlGptLayout *l, uint64_t disk_bytes, uint32_t sector_size,

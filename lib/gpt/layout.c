@@ -15,7 +15,6 @@
 
 #define MAX_PARTS  128
 #define MAX_TOKENS 8
-#define FILL_ALIGN 4096
 
 const char sl_gpt_default_layout[] =
 	"# Slate's disk (DESIGN.md, \"Disk layout\"). Type names are DPS names for the\n"
@@ -234,9 +233,11 @@ static int parse_directive(SlGptLayout *l, char **tok, int n, unsigned line)
 					 line);
 		l->align = v;
 	} else if (streq(tok[0], "entries")) {
-		if (sl_parse_u64(tok[1], SL_GPT_MAX_ARRAY_BYTES / 128, &v) < 0 || v < 4)
-			return sl_errorf(-EBADMSG, "line %u: entries must be 4 to %u", line,
-					 SL_GPT_MAX_ARRAY_BYTES / 128);
+		/* UEFI §5.3: the array is at least 16 KiB (sgdisk warns below that). */
+		if (sl_parse_u64(tok[1], SL_GPT_MAX_ARRAY_BYTES / 128, &v) < 0 ||
+		    v < SL_GPT_DEFAULT_ENTRIES)
+			return sl_errorf(-EBADMSG, "line %u: entries must be %d to %u", line,
+					 SL_GPT_DEFAULT_ENTRIES, SL_GPT_MAX_ARRAY_BYTES / 128);
 		l->entry_count = (uint32_t)v;
 	} else if (streq(tok[0], "arch")) {
 		r = sl_gpt_arch_from_name(tok[1], &l->arch);
@@ -297,9 +298,6 @@ int sl_gpt_layout_parse(const char *text, SlGptLayout **ret)
 	}
 	if (l->n_parts == 0)
 		return sl_errorf(-EBADMSG, "the layout has no partitions");
-	if (l->n_parts > l->entry_count)
-		return sl_errorf(-EBADMSG, "%zu partitions do not fit in %" PRIu32 " entries",
-				 l->n_parts, l->entry_count);
 	*ret = TAKE_PTR(l);
 	return 0;
 }
@@ -374,7 +372,7 @@ static int place(const SlGptLayout *l, SlGpt *gpt, uint64_t align)
 	}
 	if (rest < l->n_parts) {
 		uint64_t start = align_up(pos, align);
-		uint64_t end = align_down(limit, MAX(FILL_ALIGN / ss, 1u));
+		uint64_t end = align_down(limit, align);
 
 		if (end <= start)
 			return sl_errorf(-ENOSPC,

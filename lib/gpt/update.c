@@ -7,7 +7,7 @@
 #include "slate/error.h"
 #include "slate/gpt.h"
 
-#define FILL_ALIGN 4096 /* bytes: the end of a grown partition */
+#define FILL_ALIGN (1u << 20) /* bytes: the end of a grown partition (sgdisk's grain) */
 
 static int find_typed(const SlGpt *gpt, const char *label, SlGptRole role)
 {
@@ -158,7 +158,7 @@ int sl_gpt_grow(const SlGptOps *ops, SlGptGrowResult *ret)
 		res.backup_moved = true;
 		res.new_backup_lba = gpt->backup_lba;
 	}
-	/* ROOT up to the last usable LBA, its end on a 4 KiB boundary. */
+	/* ROOT up to the last usable LBA, its end on a 1 MiB boundary. */
 	if (root >= 0 && is_last(gpt, root)) {
 		SlGptEntry *e = &gpt->entries[root];
 

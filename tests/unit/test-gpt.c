@@ -118,10 +118,10 @@ static void check_roundtrip(uint32_t ss)
 	ASSERT_EQ(gpt->entries[0].first_lba, 65536 / ss);
 	ASSERT_EQ(gpt->entries[0].last_lba, 65536 / ss + 262144 / ss - 1);
 	ASSERT_FALSE(sl_gpt_entry_used(&gpt->entries[6]));
-	/* ROOT ends on a 4 KiB boundary at or before the last usable LBA. */
-	ASSERT_EQ((gpt->entries[5].last_lba + 1) * ss % 4096, 0);
+	/* ROOT ends on the layout's 64 KiB boundary, at or before the last usable LBA. */
+	ASSERT_EQ((gpt->entries[5].last_lba + 1) * ss % 65536, 0);
 	ASSERT_TRUE(gpt->entries[5].last_lba <= gpt->last_usable_lba);
-	ASSERT_TRUE(gpt->last_usable_lba - gpt->entries[5].last_lba < 4096 / ss + 1);
+	ASSERT_TRUE(gpt->last_usable_lba - gpt->entries[5].last_lba <= 65536 / ss);
 
 	/* The bytes (SPEC.md §4.1): protective MBR, header fields, a mixed-endian type. */
 	ASSERT_EQ(d.mem.buf[446 + 4], 0xee);
@@ -174,7 +174,7 @@ static void check_vector(const char *name, uint32_t ss)
 	char *line, *save = NULL;
 	int n = 0;
 
-	img_path = sl_asprintf("%s/tests/vectors/gpt/%s.img", sl_test_srcdir(), name);
+	img_path = sl_asprintf("%s/tests/vectors/gpt/%s.gpt", sl_test_srcdir(), name);
 	exp_path = sl_asprintf("%s/tests/vectors/gpt/%s.expect", sl_test_srcdir(), name);
 	ASSERT_OK(sl_read_file(img_path, 1 << 20, &img, &img_len));
 	ASSERT_OK(sl_read_file(exp_path, 1 << 20, &expect, &exp_len));
@@ -694,10 +694,8 @@ static void check_grow(uint32_t ss)
 	ASSERT_EQ(after->last_usable_lba, after->backup_lba - 16384 / ss - 1);
 	ASSERT_EQ(after->entries[5].first_lba, before->entries[5].first_lba);
 	ASSERT_EQ(after->entries[5].last_lba, res.new_last_lba);
-	ASSERT_EQ((after->entries[5].last_lba + 1) * ss % 4096, 0);
-	ASSERT_TRUE(after->last_usable_lba - after->entries[5].last_lba < 4096 / ss);
-	ASSERT_TRUE((after->entries[5].last_lba - before->entries[5].last_lba) * ss >
-		    2 * MiB - 16384);
+	ASSERT_EQ((after->entries[5].last_lba + 1) * ss, 5 * MiB); /* 1 MiB aligned */
+	ASSERT_TRUE(after->last_usable_lba - after->entries[5].last_lba <= MiB / ss);
 	ASSERT_MEMEQ(after->entries, before->entries, 5 * sizeof(SlGptEntry));
 	/* The old backup header, now inside ROOT, is gone; the pMBR covers the disk. */
 	ASSERT_FALSE(memcmp(lba(&d, before->backup_lba), "EFI PART", 8) == 0);
@@ -757,7 +755,7 @@ TEST(layout_default)
 	ASSERT_STREQ(sl_uuid_format(&gpt->entries[5].type, u),
 		     "4f68bce3-e8cd-4db1-96e7-fbcaf984b709");
 	ASSERT_UEQ(gpt->entries[5].attributes, SL_GPT_ATTR_GROWFS);
-	ASSERT_EQ(gpt->entries[5].last_lba, gpt->last_usable_lba - 7);
+	ASSERT_EQ(gpt->entries[5].last_lba, 8386559); /* (8388574 + 1) down to 1 MiB, - 1 */
 	/* Derived UUIDs: stable for a seed, different per label and per seed. */
 	ASSERT_OK(sl_gpt_layout_build(l, 8 * G, 0, "seed", &again));
 	ASSERT_TRUE(sl_uuid_equal(&gpt->disk_guid, &again->disk_guid));
@@ -783,7 +781,7 @@ TEST(layout_options)
 		"\n"
 		"sector-size 4096\n"
 		"arch arm64\n"
-		"entries 16\n"
+		"entries 256\n"
 		"align 1M   # trailing comment\n"
 		"disk-uuid 01234567-89ab-cdef-0123-456789abcdef\n"
 		"partition \"My Data\" 1M linux-generic uuid=random\n"
@@ -797,8 +795,8 @@ TEST(layout_options)
 	ASSERT_OK(sl_gpt_layout_parse(text, &l));
 	ASSERT_OK(sl_gpt_layout_build(l, 64 * MiB, 0, NULL, &gpt));
 	ASSERT_EQ(gpt->sector_size, 4096);
-	ASSERT_EQ(gpt->entry_count, 16);
-	ASSERT_EQ(gpt->first_usable_lba, 3);
+	ASSERT_EQ(gpt->entry_count, 256);
+	ASSERT_EQ(gpt->first_usable_lba, 2 + 8);
 	ASSERT_STREQ(sl_uuid_format(&gpt->disk_guid, u), "01234567-89ab-cdef-0123-456789abcdef");
 	ASSERT_STREQ(sl_gpt_entry_name(&gpt->entries[0], name), "My Data");
 	ASSERT_STREQ(sl_uuid_format(&gpt->entries[1].type, u),
@@ -836,14 +834,11 @@ TEST(layout_errors)
 		  "line 1: partition name" },
 		{ "sector-size 1024\n", "line 1: sector size must be 512 or 4096" },
 		{ "align 3K\n", "line 1: alignment must be a power of two" },
-		{ "entries 2\n", "line 1: entries must be 4 to 8192" },
+		{ "entries 16\n", "line 1: entries must be 128 to 8192" },
 		{ "arch sparc\n", "line 1: unknown architecture 'sparc'" },
 		{ "partition A 1M esp\narch arm64\n", "line 2: 'arch' must come before" },
 		{ "bogus 1\n", "line 1: unknown keyword 'bogus'" },
 		{ "# nothing\n", "the layout has no partitions" },
-		{ "entries 4\npartition A 1M esp\npartition B 1M esp\npartition C 1M esp\n"
-		  "partition D 1M esp\npartition E 1M esp\n",
-		  "5 partitions do not fit in 4 entries" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
