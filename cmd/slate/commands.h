@@ -5,8 +5,9 @@
 
 #include "slate/cli.h"
 
+extern const SlCommand sl_cmd_disk;
 extern const SlCommand sl_cmd_firmware;
 extern const SlCommand sl_cmd_pcr;
 extern const SlCommand sl_cmd_run;
 
-#define SLATE_COMMANDS &sl_cmd_firmware, &sl_cmd_pcr, &sl_cmd_run,
+#define SLATE_COMMANDS &sl_cmd_disk, &sl_cmd_firmware, &sl_cmd_pcr, &sl_cmd_run,
