@@ -7,7 +7,20 @@
 
 extern const SlCommand sl_cmd_disk;
 extern const SlCommand sl_cmd_firmware;
+extern const SlCommand sl_cmd_keys;
 extern const SlCommand sl_cmd_pcr;
 extern const SlCommand sl_cmd_run;
+extern const SlCommand sl_cmd_sign;
+extern const SlCommand sl_cmd_verify;
 
-#define SLATE_COMMANDS &sl_cmd_disk, &sl_cmd_firmware, &sl_cmd_pcr, &sl_cmd_run,
+/* One line per command, so that additions merge cleanly. */
+/* clang-format off */
+#define SLATE_COMMANDS \
+	&sl_cmd_disk, \
+	&sl_cmd_firmware, \
+	&sl_cmd_keys, \
+	&sl_cmd_pcr, \
+	&sl_cmd_run, \
+	&sl_cmd_sign, \
+	&sl_cmd_verify,
+/* clang-format on */

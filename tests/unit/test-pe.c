@@ -267,7 +267,7 @@ TEST(corrupted_fields_refused)
 		{ 1, 56, 4, 0x200, "SizeOfImage" },
 		{ 1, 108, 4, 17, "NumberOfRvaAndSizes 17" },
 		{ 2, 12, 4, 0x1000, "overlaps the previous section" },
-		{ 2, 12, 4, 0x2100, "not aligned" },
+		{ 2, 12, 4, 0x200, "overlaps the headers" },
 		{ 2, 20, 4, 0x600, "overlaps the data before it" },
 		{ 2, 20, 4, 0x900, "outside the file" },
 		{ 2, 16, 4, 0xfffffe00, "outside the file" },
