@@ -11,6 +11,7 @@ extern const SlCommand sl_cmd_keys;
 extern const SlCommand sl_cmd_pcr;
 extern const SlCommand sl_cmd_run;
 extern const SlCommand sl_cmd_sign;
+extern const SlCommand sl_cmd_uki;
 extern const SlCommand sl_cmd_verify;
 
 /* One line per command, so that additions merge cleanly. */
@@ -22,5 +23,6 @@ extern const SlCommand sl_cmd_verify;
 	&sl_cmd_pcr, \
 	&sl_cmd_run, \
 	&sl_cmd_sign, \
+	&sl_cmd_uki, \
 	&sl_cmd_verify,
 /* clang-format on */

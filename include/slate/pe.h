@@ -236,6 +236,9 @@ int sl_pe_image_add_section(SlPeImage *img, const char *name, const void *data, 
  */
 int sl_pe_image_replace_section(SlPeImage *img, size_t index, const void *data, size_t len) _wur_;
 
+/* Rename section index (name: 1 to 8 bytes). */
+int sl_pe_image_rename_section(SlPeImage *img, size_t index, const char *name) _wur_;
+
 /* Set the optional header's CheckSum field. */
 void sl_pe_image_set_checksum(SlPeImage *img, uint32_t checksum);
 

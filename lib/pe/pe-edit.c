@@ -357,6 +357,24 @@ int sl_pe_image_replace_section(SlPeImage *img, size_t index, const void *data, 
 	return undo_commit(img, &u);
 }
 
+int sl_pe_image_rename_section(SlPeImage *img, size_t index, const char *name)
+{
+	size_t n = strlen(name);
+	uint8_t *h;
+	int r;
+
+	r = refuse_signed(img, "renaming a section");
+	if (r < 0)
+		return r;
+	if (index >= img->pe.n_sections || n == 0 || n > 8)
+		return sl_errorf(-EINVAL, "cannot rename section %zu to '%s'", index, name);
+	h = section_header(img, index);
+	memset(h, 0, 8);
+	memcpy(h, name, n);
+	memcpy(img->pe.sections[index].name, name, n + 1);
+	return 0;
+}
+
 void sl_pe_image_set_checksum(SlPeImage *img, uint32_t checksum)
 {
 	sl_put_le32(opt(img) + OPT_CHECKSUM, checksum);
