@@ -7,6 +7,7 @@
 
 extern const SlCommand sl_cmd_disk;
 extern const SlCommand sl_cmd_firmware;
+extern const SlCommand sl_cmd_initrd;
 extern const SlCommand sl_cmd_keys;
 extern const SlCommand sl_cmd_pcr;
 extern const SlCommand sl_cmd_run;
@@ -19,6 +20,7 @@ extern const SlCommand sl_cmd_verify;
 #define SLATE_COMMANDS \
 	&sl_cmd_disk, \
 	&sl_cmd_firmware, \
+	&sl_cmd_initrd, \
 	&sl_cmd_keys, \
 	&sl_cmd_pcr, \
 	&sl_cmd_run, \
