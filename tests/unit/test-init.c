@@ -512,8 +512,7 @@ static void fake_add_disk(Fake *f, const char *name, bool p_sep, const DiskSpec 
 	if (s->second_root)
 		put_part(gpt, 6, "root", "77777777-7777-7777-7777-777777777777", "ROOT2", 30, 4);
 	put_part(gpt, 5, "root", "66666666-6666-6666-6666-666666666666", "ROOT", 34, 29);
-	/* ROOT fills the disk, as slate disk create makes it (end 4 KiB aligned). */
-	gpt->entries[5].last_lba = (gpt->last_usable_lba + 1) / 8 * 8 - 1;
+	/* ROOT ends at the last whole MiB, as slate disk create makes it: it fills the disk. */
 	ASSERT_OK(sl_gpt_write(&io, gpt, NULL));
 	sl_gpt_free(gpt);
 
@@ -902,8 +901,8 @@ TEST(init_boot_grows_root)
 	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
 	ASSERT_EQ(f.resized_partno, 6);
 	ASSERT_UEQ(f.resized_start, 34 * MIB);
-	/* To the end of the disk, less the backup GPT (33 sectors), 4 KiB aligned. */
-	ASSERT_UEQ(f.resized_len, 128 * MIB - 34 * MIB - 20480);
+	/* To the end of the disk, less the backup GPT (33 sectors), aligned down to 1 MiB. */
+	ASSERT_UEQ(f.resized_len, 127 * MIB - 34 * MIB);
 	ASSERT_UEQ(f.ext4_blocks, f.resized_len / 4096);
 	ASSERT_TRUE(strstr(f.log, "grew ROOT vda6 from 29 to 93 MiB"));
 	ASSERT_TRUE(strstr(f.log, "grew ext4 on /dev/vda6 from 4096 to"));
