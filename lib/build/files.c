@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* File-tree helpers of the build: the work tree is ours, so these may be simple,
+ * but they never follow a symlink out of it. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include "build-internal.h"
+#include "slate/error.h"
+#include "slate/fileio.h"
+#include "slate/strutil.h"
+
+int sl_mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = sl_strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != 0)
+			continue;
+		{
+			char saved = *s;
+
+			*s = 0;
+			if (mkdir(p, mode) < 0 && errno != EEXIST)
+				return sl_errorf(-errno, "cannot create %s: %s", p, strerror(errno));
+			*s = saved;
+		}
+		if (!*s)
+			break;
+	}
+	return 0;
+}
+
+static int rm_rf_at(int dfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISDIR(st.st_mode)) {
+		_cleanup_close_ int fd = openat(dfd, name,
+						O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *d;
+		struct dirent *de;
+		int r = 0;
+
+		if (fd < 0)
+			return -errno;
+		d = fdopendir(fd);
+		if (!d)
+			return -errno;
+		fd = -1; /* owned by d now */
+		while ((de = readdir(d))) {
+			if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+				continue;
+			r = rm_rf_at(dirfd(d), de->d_name);
+			if (r < 0)
+				break;
+		}
+		closedir(d);
+		if (r < 0)
+			return r;
+		if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+			return -errno;
+		return 0;
+	}
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int sl_rm_rf(const char *path)
+{
+	int r = rm_rf_at(AT_FDCWD, path);
+
+	if (r < 0)
+		return sl_errorf(r, "cannot remove %s: %s", path, strerror(-r));
+	return 0;
+}
+
+int sl_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+				      mode);
+	int r;
+
+	if (fd < 0)
+		return sl_errorf(-errno, "cannot write %s: %s", path, strerror(errno));
+	r = sl_pwrite_all(fd, data, len, 0);
+	if (r < 0)
+		return sl_errorf(r, "cannot write %s: %s", path, strerror(-r));
+	if (fchmod(fd, mode) < 0)
+		return -errno;
+	return 0;
+}
+
+int sl_copy_file(const char *src, const char *dst, mode_t mode)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int out = -1;
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint64_t size, off = 0;
+	int r;
+
+	if (in < 0)
+		return sl_errorf(-errno, "cannot read %s: %s", src, strerror(errno));
+	r = sl_fd_size(in, &size);
+	if (r < 0)
+		return r;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (out < 0)
+		return sl_errorf(-errno, "cannot write %s: %s", dst, strerror(errno));
+	buf = malloc(1u << 20);
+	if (!buf)
+		return -ENOMEM;
+	/* Copy only the data regions so that sparse files stay sparse. */
+	while (off < size) {
+		off_t data = lseek(in, (off_t)off, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0)
+			return -errno;
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		for (uint64_t p = (uint64_t)data; p < (uint64_t)hole;) {
+			size_t n = (size_t)MIN((uint64_t)hole - p, (uint64_t)(1u << 20));
+
+			r = sl_pread_all(in, buf, n, p);
+			if (r < 0)
+				return sl_errorf(r, "cannot read %s: %s", src, strerror(-r));
+			r = sl_pwrite_all(out, buf, n, p);
+			if (r < 0)
+				return sl_errorf(r, "cannot write %s: %s", dst, strerror(-r));
+			p += n;
+		}
+		off = (uint64_t)hole;
+	}
+	if (ftruncate(out, (off_t)size) < 0 || fchmod(out, mode) < 0)
+		return sl_errorf(-errno, "cannot write %s: %s", dst, strerror(errno));
+	return 0;
+}
+
+int sl_sha256_file(const char *path, uint8_t ret_digest[static 32], uint64_t *ret_size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ uint8_t *buf = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	uint64_t total = 0;
+	unsigned len = 32;
+	int r = 0;
+
+	if (fd < 0)
+		return sl_errorf(-errno, "cannot read %s: %s", path, strerror(errno));
+	buf = malloc(1u << 20);
+	ctx = EVP_MD_CTX_new();
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, 1u << 20);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = sl_errorf(-errno, "cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
+			r = -EIO;
+			goto out;
+		}
+		total += (uint64_t)n;
+	}
+	if (!EVP_DigestFinal_ex(ctx, ret_digest, &len))
+		r = -EIO;
+	else if (ret_size)
+		*ret_size = total;
+out:
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
