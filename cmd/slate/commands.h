@@ -5,6 +5,7 @@
 
 #include "slate/cli.h"
 
+extern const SlCommand sl_cmd_build;
 extern const SlCommand sl_cmd_disk;
 extern const SlCommand sl_cmd_firmware;
 extern const SlCommand sl_cmd_initrd;
@@ -18,6 +19,7 @@ extern const SlCommand sl_cmd_verify;
 /* One line per command, so that additions merge cleanly. */
 /* clang-format off */
 #define SLATE_COMMANDS \
+	&sl_cmd_build, \
 	&sl_cmd_disk, \
 	&sl_cmd_firmware, \
 	&sl_cmd_initrd, \

@@ -137,7 +137,7 @@ typedef void (*SlBuildProgressFn)(void *userdata, SlBuildEvent ev, unsigned step
 				  unsigned n_steps, const char *what, double elapsed);
 
 typedef struct SlBuildOptions {
-	const SlBuildConfig *config; /* borrowed */
+	const SlBuildConfig *config; /* borrowed; NULL: the embedded default */
 	const char *output_dir;	     /* created if missing */
 	const char *version;	     /* NULL: the date of source_date_epoch (or today), ".0" */
 	const char *channel;	     /* NULL: the definition's */
@@ -151,6 +151,7 @@ typedef struct SlBuildOptions {
 } SlBuildOptions;
 
 typedef struct SlBuildResult {
+	char id[65]; /* IMAGE_ID */
 	char version[SL_BUILD_VERSION_MAX];
 	char root_hash[65]; /* lowercase hex of the /usr verity root hash */
 	uint64_t usr_size;  /* bytes of the EROFS /usr image */

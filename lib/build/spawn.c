@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -143,4 +144,52 @@ char *sl_shell_quote(const char *s)
 	*o++ = '\'';
 	*o = 0;
 	return out;
+}
+
+void sl_argv_push(SlArgv *a, const char *s)
+{
+	char **v;
+
+	if (a->oom)
+		return;
+	v = sl_realloc_array(a->v, a->n + 2, sizeof(char *));
+	if (!v || !(v[a->n] = sl_strdup(s))) {
+		if (v)
+			a->v = v;
+		a->oom = true;
+		return;
+	}
+	a->v = v;
+	a->v[++a->n] = NULL;
+}
+
+void sl_argv_pushf(SlArgv *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s) {
+		a->oom = true;
+		return;
+	}
+	sl_argv_push(a, s);
+	free(s);
+}
+
+int sl_argv_done(const SlArgv *a)
+{
+	return a->oom || !a->v ? -ENOMEM : 0;
+}
+
+void sl_argv_free(SlArgv *a)
+{
+	if (a->v)
+		for (size_t i = 0; i < a->n; i++)
+			free(a->v[i]);
+	free(a->v);
+	*a = (SlArgv){ 0 };
 }

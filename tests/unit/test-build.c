@@ -297,3 +297,50 @@ TEST(files_helpers)
 	ASSERT_EQ(stat(sl_test_tmpdir(), &st), 0);
 	ASSERT_OK(sl_rm_rf(top)); /* already gone: fine */
 }
+
+TEST(sbom_spdx)
+{
+	static const char text[] =
+		"libstdc++6\t14.2.0-19\tamd64\tgcc-14\t14.2.0-19\tDebian GCC <gcc@x.org>\tii \n"
+		"bsdutils\t1:2.41-5\tamd64\tutil-linux\t2.41-5\tLaMont Jones\tii \n";
+	SlPackageList l = { 0 };
+	SlBuildSbomFile files[] = { { .name = "usr.erofs", .sha256 = { 0x01, 0x02 } } };
+	SlBuildSbom s = {
+		.id = "slate",
+		.name = "Slate Container Linux",
+		.version = "202611.29.0",
+		.distro = "debian-trixie",
+		.namespace_uuid = "12345678-9abc-4ef0-9234-56789abcdef0",
+		.created = 1795910400,
+		.packages = &l,
+		.files = files,
+		.n_files = 1,
+	};
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ASSERT_OK(sl_packages_parse(text, strlen(text), &l));
+	l.items[1].deb_sha256 = sl_strdup("00ff");
+	f = open_memstream(&out, &len);
+	ASSERT_OK(sl_build_sbom_write(f, &s));
+	fclose(f);
+	ASSERT_TRUE(strstr(out, "\"spdxVersion\": \"SPDX-2.3\""));
+	ASSERT_TRUE(strstr(out, "\"documentNamespace\": \"urn:uuid:12345678-9abc-4ef0-9234-"));
+	ASSERT_TRUE(strstr(out, "\"created\": \"2026-11-29T00:00:00Z\""));
+	/* SPDX identifiers allow only letters, digits, '.' and '-'. */
+	ASSERT_TRUE(strstr(out, "\"SPDXID\": \"SPDXRef-Package-1-libstdc--6\""));
+	ASSERT_TRUE(strstr(out, "\"versionInfo\": \"1:2.41-5\""));
+	ASSERT_TRUE(strstr(out, "\"sourceInfo\": \"built package from: util-linux 2.41-5\""));
+	ASSERT_TRUE(strstr(out, "\"supplier\": \"Organization: Debian GCC (gcc@x.org)\""));
+	ASSERT_TRUE(strstr(out, "\"supplier\": \"Organization: LaMont Jones\""));
+	ASSERT_TRUE(strstr(out, "pkg:deb/debian/bsdutils@1%3A2.41-5?arch=amd64&distro=debian-trixie"
+				"&upstream=util-linux%402.41-5"));
+	ASSERT_TRUE(strstr(out, "pkg:deb/debian/libstdc%2B%2B6@14.2.0-19?arch=amd64"));
+	ASSERT_TRUE(strstr(out, "\"checksumValue\": \"00ff\""));
+	ASSERT_TRUE(strstr(out, "\"fileName\": \"./usr.erofs\""));
+	ASSERT_TRUE(strstr(out, "\"checksumValue\": \"0102000000"));
+	ASSERT_TRUE(strstr(out, "\"relationshipType\": \"CONTAINS\""));
+	free(out);
+	sl_package_list_free(&l);
+}
