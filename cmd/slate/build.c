@@ -33,9 +33,8 @@ static const char usage[] =
 	"version's date), so the same definition, packages and version give the same\n"
 	"/usr image, root hash and UKI.\n"
 	"\n"
-	"Outputs in DIR: slate.img (the disk), usr.erofs, usr.verity, usr.roothash,\n"
-	"usr.roothash.p7s, slate.efi (signed UKI), release.json and release.json.sig,\n"
-	"pcr11.json, ovmf-vars.fd, sbom.spdx.json, packages.txt, build.log.";
+	"Outputs in DIR: usr.erofs (the EROFS /usr), sbom.spdx.json (SPDX 2.3),\n"
+	"packages.txt, build.log.";
 
 typedef struct Progress {
 	bool tty;
@@ -96,18 +95,16 @@ static int parse_epoch(int64_t *ret)
 
 static int run(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "version", required_argument, NULL, 'V' },
-		{ "channel", required_argument, NULL, 'C' },
-		{ "keys", required_argument, NULL, 'k' },
-		{ "cache", required_argument, NULL, 'K' },
-		{ "keep-work", no_argument, NULL, 'w' },
-		{ "export-default", required_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
+						 { "output", required_argument, NULL, 'o' },
+						 { "version", required_argument, NULL, 'V' },
+						 { "channel", required_argument, NULL, 'C' },
+						 { "keys", required_argument, NULL, 'k' },
+						 { "cache", required_argument, NULL, 'K' },
+						 { "keep-work", no_argument, NULL, 'w' },
+						 { "export-default", required_argument, NULL, 'E' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	_cleanup_(sl_build_config_freep) SlBuildConfig *config = NULL;
 	const char *arg_config = NULL, *arg_output = "out", *arg_version = NULL;
 	const char *arg_channel = NULL, *arg_keys = NULL, *arg_export = NULL;
@@ -205,7 +202,8 @@ static int run(int argc, char **argv)
 		printf("  root hash  %s\n", res.root_hash);
 	if (res.development_keys)
 		fprintf(stderr,
-			"slate build: warning: signed with DEVELOPMENT keys from %s/development-keys: "
+			"slate build: warning: signed with DEVELOPMENT keys from "
+			"%s/development-keys: "
 			"for testing only, never for production (use --keys)\n",
 			arg_cache);
 	return SL_EXIT_OK;

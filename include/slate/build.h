@@ -41,11 +41,11 @@ typedef struct SlBuildList {
 } SlBuildList;
 
 typedef enum SlBuildListKind {
-	SL_BUILD_LIST_PACKAGES,	      /* [packages]: Debian packages, "name" or "name=version" */
-	SL_BUILD_LIST_EXCLUDE,	      /* [exclude]: dpkg path globs never installed ("!" keeps) */
-	SL_BUILD_LIST_REMOVE,	      /* [remove]: globs removed after the package list is recorded */
-	SL_BUILD_LIST_ENABLE,	      /* [enable]: systemd units enabled in the image */
-	SL_BUILD_LIST_MASK,	      /* [mask]: systemd units masked in the image */
+	SL_BUILD_LIST_PACKAGES, /* [packages]: Debian packages, "name" or "name=version" */
+	SL_BUILD_LIST_EXCLUDE,	/* [exclude]: dpkg path globs never installed ("!" keeps) */
+	SL_BUILD_LIST_REMOVE,	/* [remove]: globs removed after the package list is recorded */
+	SL_BUILD_LIST_ENABLE,	/* [enable]: systemd units enabled in the image */
+	SL_BUILD_LIST_MASK,	/* [mask]: systemd units masked in the image */
 	SL_BUILD_LIST_INITRD_MODULES, /* [initrd-modules]: kernel modules for slate-init */
 	_SL_BUILD_LIST_MAX,
 } SlBuildListKind;
@@ -74,8 +74,8 @@ typedef struct SlBuildConfig {
  * sizes are refused with -EBADMSG (or -ERANGE / -E2BIG) and a message naming the line.
  * On success the caller owns *ret (sl_build_config_free()).
  */
-int sl_build_config_parse(const char *text, size_t len, const char *filename,
-			  SlBuildConfig **ret) _wur_;
+int sl_build_config_parse(const char *text, size_t len, const char *filename, SlBuildConfig **ret)
+	_wur_;
 
 /* Read FILE (at most SL_BUILD_CONFIG_MAX_BYTES) and parse it. */
 int sl_build_config_load(const char *path, SlBuildConfig **ret) _wur_;
@@ -133,8 +133,8 @@ typedef enum SlBuildEvent {
 } SlBuildEvent;
 
 /* Progress: step counts from 1 to n_steps; elapsed = seconds since the step began. */
-typedef void (*SlBuildProgressFn)(void *userdata, SlBuildEvent ev, unsigned step,
-				  unsigned n_steps, const char *what, double elapsed);
+typedef void (*SlBuildProgressFn)(void *userdata, SlBuildEvent ev, unsigned step, unsigned n_steps,
+				  const char *what, double elapsed);
 
 typedef struct SlBuildOptions {
 	const SlBuildConfig *config; /* borrowed; NULL: the embedded default */
@@ -162,10 +162,8 @@ typedef struct SlBuildResult {
 
 /*
  * Build an image. Must run as root (mmdebstrap --mode=root; -EPERM otherwise). Writes
- * into output_dir: slate.img (the disk), usr.erofs, usr.verity, usr.roothash,
- * usr.roothash.p7s, slate.efi (the signed UKI), release.json and release.json.sig,
- * pcr11.json, ovmf-vars.fd (Secure Boot variables with the build's keys enrolled),
- * sbom.spdx.json, packages.txt and build.log. On failure the message names the step
- * and, for external programs, the log file.
+ * into output_dir: usr.erofs (the EROFS /usr), sbom.spdx.json, packages.txt and
+ * build.log. On failure the message names the step and, for external programs, the
+ * log file.
  */
 int sl_build_run(const SlBuildOptions *o, SlBuildResult *ret) _wur_;

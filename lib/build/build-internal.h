@@ -82,12 +82,12 @@ typedef struct SlBuildSbomFile {
 } SlBuildSbomFile;
 
 typedef struct SlBuildSbom {
-	const char *id;		     /* IMAGE_ID */
-	const char *name;	     /* NAME */
-	const char *version;	     /* image version */
-	const char *distro;	     /* purl distro qualifier, e.g. "debian-13" */
-	const char *namespace_uuid;  /* document namespace (urn:uuid:...) */
-	int64_t created;	     /* SOURCE_DATE_EPOCH */
+	const char *id;		    /* IMAGE_ID */
+	const char *name;	    /* NAME */
+	const char *version;	    /* image version */
+	const char *distro;	    /* purl distro qualifier, e.g. "debian-13" */
+	const char *namespace_uuid; /* document namespace (urn:uuid:...) */
+	int64_t created;	    /* SOURCE_DATE_EPOCH */
 	const SlPackageList *packages;
 	const SlBuildSbomFile *files;
 	size_t n_files;
@@ -114,23 +114,23 @@ void sl_argv_free(SlArgv *a);
 
 typedef struct SlBuild {
 	const SlBuildOptions *o;
-	const SlBuildConfig *c;	     /* o->config or own_config */
+	const SlBuildConfig *c;	   /* o->config or own_config */
 	SlBuildConfig *own_config; /* the embedded default, when o->config is NULL */
 	char version[SL_BUILD_VERSION_MAX];
 	const char *channel;
 	int64_t epoch; /* SOURCE_DATE_EPOCH */
 	char epoch_env[48];
 
-	char *out;	 /* output directory */
-	char *work;	 /* out/.work */
-	char *root;	 /* work/root: the tree mmdebstrap makes */
-	char *log_path;	 /* out/build.log */
+	char *out;	/* output directory */
+	char *work;	/* out/.work */
+	char *root;	/* work/root: the tree mmdebstrap makes */
+	char *log_path; /* out/build.log */
 	int log_fd;
-	char *cache;	 /* cache directory */
-	char *debs;	 /* cache/debs/<suite> */
-	char *lists;	 /* cache/lists/<suite> */
-	char *tools;	 /* cache/tools/<suite>: the root with mkfs.erofs */
-	char *keys;	 /* keys directory */
+	char *cache; /* cache directory */
+	char *debs;  /* cache/debs/<suite> */
+	char *lists; /* cache/lists/<suite> */
+	char *tools; /* cache/tools/<suite>: the root with mkfs.erofs */
+	char *keys;  /* keys directory */
 	bool dev_keys;
 
 	SlPackageList packages;

@@ -26,12 +26,9 @@
 #define MAX_DISK_SIZE (16ull << 40)
 
 static const char *const list_names[_SL_BUILD_LIST_MAX] = {
-	[SL_BUILD_LIST_PACKAGES] = "packages",
-	[SL_BUILD_LIST_EXCLUDE] = "exclude",
-	[SL_BUILD_LIST_REMOVE] = "remove",
-	[SL_BUILD_LIST_ENABLE] = "enable",
-	[SL_BUILD_LIST_MASK] = "mask",
-	[SL_BUILD_LIST_INITRD_MODULES] = "initrd-modules",
+	[SL_BUILD_LIST_PACKAGES] = "packages", [SL_BUILD_LIST_EXCLUDE] = "exclude",
+	[SL_BUILD_LIST_REMOVE] = "remove",     [SL_BUILD_LIST_ENABLE] = "enable",
+	[SL_BUILD_LIST_MASK] = "mask",	       [SL_BUILD_LIST_INITRD_MODULES] = "initrd-modules",
 };
 
 const char *sl_build_list_name(SlBuildListKind k)
@@ -106,8 +103,7 @@ static bool valid_package_version(const char *s)
 {
 	size_t len = strlen(s);
 
-	return len > 0 && len <= 128 && isdigit((unsigned char)s[0]) &&
-	       all_chars(s, ".+~:-", true);
+	return len > 0 && len <= 128 && isdigit((unsigned char)s[0]) && all_chars(s, ".+~:-", true);
 }
 
 static int check_package(const char *item)
@@ -175,7 +171,7 @@ static int check_remove(const char *item)
 
 static int check_unit(const char *item)
 {
-	static const char *const suffixes[] = { ".service", ".socket", ".timer", ".target",
+	static const char *const suffixes[] = { ".service", ".socket", ".timer",    ".target",
 						".path",    ".mount",  ".automount" };
 	size_t len = strlen(item);
 
@@ -201,12 +197,9 @@ static int check_module(const char *item)
 typedef int (*CheckFn)(const char *item);
 
 static const CheckFn list_checks[_SL_BUILD_LIST_MAX] = {
-	[SL_BUILD_LIST_PACKAGES] = check_package,
-	[SL_BUILD_LIST_EXCLUDE] = check_exclude,
-	[SL_BUILD_LIST_REMOVE] = check_remove,
-	[SL_BUILD_LIST_ENABLE] = check_unit,
-	[SL_BUILD_LIST_MASK] = check_unit,
-	[SL_BUILD_LIST_INITRD_MODULES] = check_module,
+	[SL_BUILD_LIST_PACKAGES] = check_package, [SL_BUILD_LIST_EXCLUDE] = check_exclude,
+	[SL_BUILD_LIST_REMOVE] = check_remove,	  [SL_BUILD_LIST_ENABLE] = check_unit,
+	[SL_BUILD_LIST_MASK] = check_unit,	  [SL_BUILD_LIST_INITRD_MODULES] = check_module,
 };
 
 /* ---- [image] keys ------------------------------------------------------------------ */
@@ -257,8 +250,8 @@ static int set_mirror(SlBuildConfig *c, const char *v)
 		return sl_errorf(-E2BIG, "mirror URL is longer than 512 characters");
 	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 &&
 	    strncmp(v, "file:///", 8) != 0)
-		return sl_errorf(-EBADMSG, "mirror '%s' must be an http://, https:// or file:/// URL",
-				 v);
+		return sl_errorf(-EBADMSG,
+				 "mirror '%s' must be an http://, https:// or file:/// URL", v);
 	for (const char *p = v; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("\"'\\`$", *p))
 			return sl_errorf(-EBADMSG, "mirror URL contains a character it must not");
@@ -271,7 +264,9 @@ static int set_compression(SlBuildConfig *c, const char *v)
 	static const struct {
 		const char *name;
 		unsigned max_level;
-	} algs[] = { { "lz4", 0 }, { "lz4hc", 12 }, { "lzma", 109 }, { "deflate", 9 }, { "zstd", 22 } };
+	} algs[] = {
+		{ "lz4", 0 }, { "lz4hc", 12 }, { "lzma", 109 }, { "deflate", 9 }, { "zstd", 22 }
+	};
 	const char *comma = strchr(v, ',');
 	size_t n = comma ? (size_t)(comma - v) : strlen(v);
 
@@ -398,7 +393,7 @@ typedef struct Parser {
 	SlBuildConfig *c;
 	const char *file;
 	unsigned line;
-	int section;			      /* -1 none, -2 [image], else SlBuildListKind */
+	int section;				   /* -1 none, -2 [image], else SlBuildListKind */
 	unsigned seen_key[ARRAY_SIZE(image_keys)]; /* line of first use, 0 = unseen */
 	unsigned seen_section[_SL_BUILD_LIST_MAX + 1];
 } Parser;
@@ -505,8 +500,9 @@ static int parse_item(Parser *p, char *s)
 								    : strlen(l->items[i]);
 
 		if (other == name_len && strncmp(l->items[i], s, name_len) == 0)
-			return fail(p, sl_errorf(-EBADMSG, "'%s' is listed twice (first at line %u)",
-						 l->items[i], l->lines[i]));
+			return fail(p,
+				    sl_errorf(-EBADMSG, "'%s' is listed twice (first at line %u)",
+					      l->items[i], l->lines[i]));
 	}
 	if (l->n >= SL_BUILD_LIST_MAX)
 		return fail(p, sl_errorf(-E2BIG, "[%s] has more than %u entries",
@@ -574,8 +570,7 @@ static int set_defaults(SlBuildConfig *c)
 	return 0;
 }
 
-int sl_build_config_parse(const char *text, size_t len, const char *filename,
-			  SlBuildConfig **ret)
+int sl_build_config_parse(const char *text, size_t len, const char *filename, SlBuildConfig **ret)
 {
 	_cleanup_(sl_build_config_freep) SlBuildConfig *c = NULL;
 	_cleanup_free_ char *line = NULL;
@@ -617,8 +612,9 @@ int sl_build_config_parse(const char *text, size_t len, const char *filename,
 	}
 
 	if (c->lists[SL_BUILD_LIST_PACKAGES].n == 0)
-		return sl_errorf(-EBADMSG, "%s: no [packages]: an image needs at least a kernel and "
-					   "systemd",
+		return sl_errorf(-EBADMSG,
+				 "%s: no [packages]: an image needs at least a kernel and "
+				 "systemd",
 				 filename);
 	r = set_defaults(c);
 	if (r < 0)

@@ -17,7 +17,6 @@
 /* The /usr slot is 1 GiB (DESIGN.md, Disk layout). */
 #define USR_SLOT_SIZE (1ull << 30)
 
-
 /* "lz4hc,12" -> "lz4hc,level=12" (the 1.8 syntax). */
 static char *compression_arg(const char *c)
 {
@@ -31,8 +30,8 @@ static char *compression_arg(const char *c)
 int sl_build_erofs(SlBuild *b)
 {
 	_cleanup_free_ char *loader = sl_asprintf("%s/lib64/ld-linux-x86-64.so.2", b->tools);
-	_cleanup_free_ char *libs = sl_asprintf("%s/lib/x86_64-linux-gnu:%s/usr/lib/x86_64-linux-gnu",
-						b->tools, b->tools);
+	_cleanup_free_ char *libs = sl_asprintf(
+		"%s/lib/x86_64-linux-gnu:%s/usr/lib/x86_64-linux-gnu", b->tools, b->tools);
 	_cleanup_free_ char *mkfs = sl_asprintf("%s/usr/bin/mkfs.erofs", b->tools);
 	_cleanup_free_ char *usr = sl_asprintf("%s/usr", b->root);
 	_cleanup_free_ char *image = sl_build_out_path(b, "usr.erofs");

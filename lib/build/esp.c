@@ -68,16 +68,16 @@ int sl_build_esp(SlBuild *b, const char *uki, const char *esp)
 	snprintf(size, sizeof(size), "%u", ESP_SIZE_KIB);
 	(void)unlink(esp);
 	{
-		const char *argv[] = { "mkfs.vfat", "-C",   "-F",  "32",  "-n", "EFI-SYSTEM", "-i",
-				       volid,	    "-S",   "512", esp,	  size, NULL };
+		const char *argv[] = { "mkfs.vfat", "-C", "-F",	 "32", "-n", "EFI-SYSTEM", "-i",
+				       volid,	    "-S", "512", esp,  size, NULL };
 
 		r = sl_build_spawn(b, argv, -1);
 		if (r < 0)
 			return r;
 	}
 	{
-		const char *dirs[] = { "::/EFI", "::/EFI/BOOT", "::/EFI/systemd", "::/EFI/Linux",
-				       "::/loader", NULL };
+		const char *dirs[] = { "::/EFI",       "::/EFI/BOOT", "::/EFI/systemd",
+				       "::/EFI/Linux", "::/loader",   NULL };
 
 		r = mtools(b, "mmd", esp, dirs);
 		if (r < 0)

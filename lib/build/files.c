@@ -25,7 +25,8 @@ int sl_mkdir_p(const char *path, mode_t mode)
 
 			*s = 0;
 			if (mkdir(p, mode) < 0 && errno != EEXIST)
-				return sl_errorf(-errno, "cannot create %s: %s", p, strerror(errno));
+				return sl_errorf(-errno, "cannot create %s: %s", p,
+						 strerror(errno));
 			*s = saved;
 		}
 		if (!*s)
@@ -41,8 +42,8 @@ static int rm_rf_at(int dfd, const char *name)
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (S_ISDIR(st.st_mode)) {
-		_cleanup_close_ int fd = openat(dfd, name,
-						O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int fd =
+			openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		DIR *d;
 		struct dirent *de;
 		int r = 0;
@@ -83,8 +84,8 @@ int sl_rm_rf(const char *path)
 
 int sl_write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-				      mode);
+	_cleanup_close_ int fd =
+		open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	int r;
 
 	if (fd < 0)

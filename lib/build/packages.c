@@ -53,8 +53,8 @@ static int parse_line(const char *line, size_t len, unsigned lineno, SlPackageLi
 		if (i < len && line[i] != '\t')
 			continue;
 		if (k == N_FIELDS)
-			return sl_errorf(-EBADMSG, "package list line %u: more than %d fields", lineno,
-					 N_FIELDS);
+			return sl_errorf(-EBADMSG, "package list line %u: more than %d fields",
+					 lineno, N_FIELDS);
 		f[k] = line + start;
 		flen[k] = i - start;
 		if (flen[k] > MAX_FIELD || !printable(f[k], flen[k]))
@@ -64,14 +64,15 @@ static int parse_line(const char *line, size_t len, unsigned lineno, SlPackageLi
 		start = i + 1;
 	}
 	if (k != N_FIELDS)
-		return sl_errorf(-EBADMSG, "package list line %u: %zu fields, expected %d", lineno, k,
-				 N_FIELDS);
+		return sl_errorf(-EBADMSG, "package list line %u: %zu fields, expected %d", lineno,
+				 k, N_FIELDS);
 	/* Status abbreviation: "ii" = wanted install, installed. Others are leftovers. */
 	if (flen[6] < 2 || f[6][0] != 'i' || f[6][1] != 'i')
 		return 0;
 	if (flen[0] == 0 || flen[1] == 0 || flen[2] == 0)
-		return sl_errorf(-EBADMSG, "package list line %u: empty name, version or "
-					   "architecture",
+		return sl_errorf(-EBADMSG,
+				 "package list line %u: empty name, version or "
+				 "architecture",
 				 lineno);
 	if (l->n >= MAX_PACKAGES)
 		return sl_errorf(-E2BIG, "more than %u packages", MAX_PACKAGES);

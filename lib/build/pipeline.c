@@ -103,8 +103,8 @@ int sl_build_derive_uuid(const SlBuild *b, const char *what, SlUuid *ret)
 
 /* ---- steps ------------------------------------------------------------------------------ */
 
-static const char *const key_files[] = { "PK.key",  "PK.crt",	   "KEK.key",	  "KEK.crt",
-					 "db.key",  "db.crt",	   "release.key", "release.pub" };
+static const char *const key_files[] = { "PK.key", "PK.crt", "KEK.key",	    "KEK.crt",
+					 "db.key", "db.crt", "release.key", "release.pub" };
 
 static int step_keys(SlBuild *b)
 {
@@ -155,8 +155,8 @@ static int write_packages_txt(SlBuild *b)
 	for (size_t i = 0; i < b->packages.n; i++) {
 		const SlPackage *p = &b->packages.items[i];
 
-		fprintf(f, "%s\t%s\t%s\t%s\t%s\n", p->name, p->version, p->architecture,
-			p->source, p->source_version);
+		fprintf(f, "%s\t%s\t%s\t%s\t%s\n", p->name, p->version, p->architecture, p->source,
+			p->source_version);
 	}
 	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }
@@ -292,8 +292,7 @@ static int setup(SlBuild *b, const SlBuildOptions *o)
 	/* Without SOURCE_DATE_EPOCH, the version's date: the same version then gives the
 	 * same image. */
 	b->epoch = o->source_date_epoch >= 0 ? o->source_date_epoch : (int64_t)date;
-	snprintf(b->epoch_env, sizeof(b->epoch_env), "SOURCE_DATE_EPOCH=%lld",
-		 (long long)b->epoch);
+	snprintf(b->epoch_env, sizeof(b->epoch_env), "SOURCE_DATE_EPOCH=%lld", (long long)b->epoch);
 
 	b->cache = sl_strdup(o->cache_dir);
 	if (!b->cache)
@@ -310,10 +309,10 @@ static int setup(SlBuild *b, const SlBuildOptions *o)
 	b->stub = sl_asprintf("%s/.work/linuxx64.efi.stub", b->out);
 	b->systemd_boot = sl_asprintf("%s/.work/systemd-bootx64.efi", b->out);
 	b->os_release = sl_asprintf("%s/.work/os-release", b->out);
-	b->keys = o->keys_dir ? sl_strdup(o->keys_dir)
-			      : sl_asprintf("%s/development-keys", b->cache);
-	if (!b->root || !b->log_path || !b->debs || !b->lists || !b->tools ||
-	    !b->kernel || !b->stub || !b->systemd_boot || !b->os_release || !b->keys)
+	b->keys =
+		o->keys_dir ? sl_strdup(o->keys_dir) : sl_asprintf("%s/development-keys", b->cache);
+	if (!b->root || !b->log_path || !b->debs || !b->lists || !b->tools || !b->kernel ||
+	    !b->stub || !b->systemd_boot || !b->os_release || !b->keys)
 		return -ENOMEM;
 	b->dev_keys = !o->keys_dir;
 	for (const char *const *d = (const char *const[]){ b->debs, b->lists, NULL }; *d; d++) {

@@ -64,9 +64,7 @@ static int record_packages(SlBuild *b)
 	if (fd < 0)
 		return sl_errorf(-errno, "%s: %s", list, strerror(errno));
 	{
-		const char *argv[] = { "dpkg-query",
-				       admindir,
-				       "--show",
+		const char *argv[] = { "dpkg-query", admindir, "--show",
 				       "--showformat=${Package}\\t${Version}\\t${Architecture}\\t"
 				       "${source:Package}\\t${source:Version}\\t${Maintainer}\\t"
 				       "${db:Status-Abbrev}\\n",
@@ -165,8 +163,9 @@ static int copy_tree(const char *src, const char *dst)
 			if (symlink(target, t) < 0)
 				r = sl_errorf(-errno, "%s: %s", t, strerror(errno));
 		} else {
-			r = sl_errorf(-EINVAL, "%s: only files, directories and symlinks can be "
-					       "added to an image",
+			r = sl_errorf(-EINVAL,
+				      "%s: only files, directories and symlinks can be "
+				      "added to an image",
 				      s);
 		}
 		if (r < 0)
@@ -231,20 +230,20 @@ static int systemctl(SlBuild *b, const char *verb, const SlBuildList *units)
 static int write_os_release(SlBuild *b)
 {
 	const SlBuildConfig *c = b->c;
-	_cleanup_free_ char *text = sl_asprintf(
-		"NAME=\"%s\"\n"
-		"PRETTY_NAME=\"%s %s\"\n"
-		"ID=slate\n"
-		"ID_LIKE=debian\n"
-		"VERSION=\"%s\"\n"
-		"VERSION_ID=%s\n"
-		"VERSION_CODENAME=%s\n"
-		"IMAGE_ID=%s\n"
-		"IMAGE_VERSION=%s\n"
-		"SLATE_CHANNEL=%s\n"
-		"SLATE_NODE_IMAGE_VERSION=SlateContainerLinux-%s\n",
-		c->name, c->name, b->version, b->version, b->version, c->suite, c->id, b->version,
-		b->channel, b->version);
+	_cleanup_free_ char *text =
+		sl_asprintf("NAME=\"%s\"\n"
+			    "PRETTY_NAME=\"%s %s\"\n"
+			    "ID=slate\n"
+			    "ID_LIKE=debian\n"
+			    "VERSION=\"%s\"\n"
+			    "VERSION_ID=%s\n"
+			    "VERSION_CODENAME=%s\n"
+			    "IMAGE_ID=%s\n"
+			    "IMAGE_VERSION=%s\n"
+			    "SLATE_CHANNEL=%s\n"
+			    "SLATE_NODE_IMAGE_VERSION=SlateContainerLinux-%s\n",
+			    c->name, c->name, b->version, b->version, b->version, c->suite, c->id,
+			    b->version, b->channel, b->version);
 	_cleanup_free_ char *path = sl_asprintf("%s/usr/lib/os-release", b->root);
 	_cleanup_free_ char *etc = sl_asprintf("%s/etc/os-release", b->root);
 	int r;

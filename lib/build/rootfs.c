@@ -173,10 +173,11 @@ static int make_provider_deb(SlBuild *b, const char *dir, char **ret)
 	_cleanup_free_ char *pkg = sl_asprintf("%s/provider", dir);
 	_cleanup_free_ char *debian = sl_asprintf("%s/provider/DEBIAN", dir);
 	_cleanup_free_ char *ctl = sl_asprintf("%s/provider/DEBIAN/control", dir);
-	_cleanup_free_ char *deb = sl_asprintf("%s/%s_%s_all.deb", dir, PROVIDER_NAME,
-					       PROVIDER_VERSION);
-	const char *argv[] = { "dpkg-deb", "--root-owner-group", "-Zxz", "--build", pkg, deb,
-			       NULL };
+	_cleanup_free_ char *deb =
+		sl_asprintf("%s/%s_%s_all.deb", dir, PROVIDER_NAME, PROVIDER_VERSION);
+	const char *argv[] = {
+		"dpkg-deb", "--root-owner-group", "-Zxz", "--build", pkg, deb, NULL
+	};
 	int r;
 
 	if (!pkg || !debian || !ctl || !deb)

@@ -52,8 +52,8 @@ static void purl_escape(FILE *f, const char *s)
 	for (const char *p = s; *p; p++) {
 		unsigned char ch = (unsigned char)*p;
 
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-._~", ch))
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch))
 			fputc(ch, f);
 		else
 			fprintf(f, "%%%02X", ch);
@@ -142,8 +142,8 @@ int sl_build_sbom_write(FILE *f, const SlBuildSbom *s)
 	for (size_t i = 0; i < s->packages->n; i++) {
 		const SlPackage *p = &s->packages->items[i];
 		_cleanup_free_ char *sup = supplier(p->maintainer);
-		_cleanup_free_ char *src = sl_asprintf("built package from: %s %s", p->source,
-						       p->source_version);
+		_cleanup_free_ char *src =
+			sl_asprintf("built package from: %s %s", p->source, p->source_version);
 		_cleanup_free_ char *pu = purl(p, s->distro);
 
 		if (!sup || !src || !pu)

@@ -11,7 +11,6 @@
 #include "slate/error.h"
 #include "slate/strutil.h"
 
-
 static void free_strv(char **v)
 {
 	if (!v)

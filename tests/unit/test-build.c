@@ -91,53 +91,54 @@ static void expect_bad(const char *text, int code, const char *where, const char
 TEST(bad_definitions_are_refused_with_file_and_line)
 {
 	expect_bad("[packages]\nsystemd\n[bogus]\n", -EBADMSG, "bad.conf:3:", "unknown section");
-	expect_bad("[packages]\nsystemd\n[image]\ncolour = red\n", -EBADMSG, "bad.conf:4:",
-		   "unknown key 'colour'");
-	expect_bad("[image]\nid = a\nid = b\n[packages]\nsystemd\n", -EBADMSG, "bad.conf:3:",
-		   "first at line 2");
-	expect_bad("[packages]\nsystemd\nkmod\nsystemd=1.0\n", -EBADMSG, "bad.conf:4:",
-		   "listed twice");
+	expect_bad("[packages]\nsystemd\n[image]\ncolour = red\n", -EBADMSG,
+		   "bad.conf:4:", "unknown key 'colour'");
+	expect_bad("[image]\nid = a\nid = b\n[packages]\nsystemd\n", -EBADMSG,
+		   "bad.conf:3:", "first at line 2");
+	expect_bad("[packages]\nsystemd\nkmod\nsystemd=1.0\n", -EBADMSG,
+		   "bad.conf:4:", "listed twice");
 	expect_bad("[packages]\nSystemd\n", -EBADMSG, "bad.conf:2:", "not a Debian package name");
 	expect_bad("[packages]\nx\n", -EBADMSG, "bad.conf:2:", "package name");
 	expect_bad("[packages]\nsystemd=latest\n", -EBADMSG, "bad.conf:2:", "not a Debian version");
 	expect_bad("[packages]\nsystemd;rm\n", -EBADMSG, "bad.conf:2:", "package name");
 	expect_bad("systemd\n", -EBADMSG, "bad.conf:1:", "before the first [section]");
-	expect_bad("[packages]\nsystemd\n[packages]\nkmod\n", -EBADMSG, "bad.conf:3:",
-		   "appears twice");
-	expect_bad("[packages]\nsystemd\n[enable]\nfoo\n", -EBADMSG, "bad.conf:4:",
-		   "unit type suffix");
-	expect_bad("[packages]\nsystemd\n[mask]\nfoo bar.service\n", -EBADMSG, "bad.conf:4:",
-		   "not a systemd unit name");
-	expect_bad("[packages]\nsystemd\n[remove]\nusr/bin\n", -EBADMSG, "bad.conf:4:",
-		   "not an absolute path");
-	expect_bad("[packages]\nsystemd\n[remove]\n/usr/../etc/x\n", -EBADMSG, "bad.conf:4:", "'..'");
+	expect_bad("[packages]\nsystemd\n[packages]\nkmod\n", -EBADMSG,
+		   "bad.conf:3:", "appears twice");
+	expect_bad("[packages]\nsystemd\n[enable]\nfoo\n", -EBADMSG,
+		   "bad.conf:4:", "unit type suffix");
+	expect_bad("[packages]\nsystemd\n[mask]\nfoo bar.service\n", -EBADMSG,
+		   "bad.conf:4:", "not a systemd unit name");
+	expect_bad("[packages]\nsystemd\n[remove]\nusr/bin\n", -EBADMSG,
+		   "bad.conf:4:", "not an absolute path");
+	expect_bad("[packages]\nsystemd\n[remove]\n/usr/../etc/x\n", -EBADMSG,
+		   "bad.conf:4:", "'..'");
 	expect_bad("[packages]\nsystemd\n[remove]\n/usr\n", -EBADMSG, "bad.conf:4:", "top-level");
 	expect_bad("[packages]\nsystemd\n[remove]\n/usr/\n", -EBADMSG, "bad.conf:4:", "trailing");
-	expect_bad("[packages]\nsystemd\n[exclude]\n!usr/share\n", -EBADMSG, "bad.conf:4:",
-		   "absolute");
-	expect_bad("[packages]\nsystemd\n[initrd-modules]\nvirtio/blk\n", -EBADMSG, "bad.conf:4:",
-		   "kernel module name");
-	expect_bad("[packages]\nsystemd\n[image]\ncompression = gzip\n", -EBADMSG, "bad.conf:4:",
-		   "compression 'gzip'");
+	expect_bad("[packages]\nsystemd\n[exclude]\n!usr/share\n", -EBADMSG,
+		   "bad.conf:4:", "absolute");
+	expect_bad("[packages]\nsystemd\n[initrd-modules]\nvirtio/blk\n", -EBADMSG,
+		   "bad.conf:4:", "kernel module name");
+	expect_bad("[packages]\nsystemd\n[image]\ncompression = gzip\n", -EBADMSG,
+		   "bad.conf:4:", "compression 'gzip'");
 	expect_bad("[packages]\nsystemd\n[image]\ncompression = lz4hc,13\n", -ERANGE,
 		   "bad.conf:4:", "level");
-	expect_bad("[packages]\nsystemd\n[image]\ncompression = lz4,1\n", -EBADMSG, "bad.conf:4:",
-		   "takes no level");
-	expect_bad("[packages]\nsystemd\n[image]\ndisk-size = 1G\n", -ERANGE, "bad.conf:4:",
-		   "disk-size");
-	expect_bad("[packages]\nsystemd\n[image]\ndisk-size = lots\n", -EBADMSG, "bad.conf:4:",
-		   "not a size");
+	expect_bad("[packages]\nsystemd\n[image]\ncompression = lz4,1\n", -EBADMSG,
+		   "bad.conf:4:", "takes no level");
+	expect_bad("[packages]\nsystemd\n[image]\ndisk-size = 1G\n", -ERANGE,
+		   "bad.conf:4:", "disk-size");
+	expect_bad("[packages]\nsystemd\n[image]\ndisk-size = lots\n", -EBADMSG,
+		   "bad.conf:4:", "not a size");
 	expect_bad("[packages]\nsystemd\n[image]\ncmdline = quiet usrhash=00\n", -EBADMSG,
 		   "bad.conf:4:", "must not set usrhash=");
-	expect_bad("[packages]\nsystemd\n[image]\nname = My \"OS\"\n", -EBADMSG, "bad.conf:4:",
-		   "name must not contain");
+	expect_bad("[packages]\nsystemd\n[image]\nname = My \"OS\"\n", -EBADMSG,
+		   "bad.conf:4:", "name must not contain");
 	expect_bad("[packages]\nsystemd\n[image]\nid = Slate\n", -EBADMSG, "bad.conf:4:", "id");
-	expect_bad("[packages]\nsystemd\n[image]\nmirror = ftp://x/\n", -EBADMSG, "bad.conf:4:",
-		   "mirror");
+	expect_bad("[packages]\nsystemd\n[image]\nmirror = ftp://x/\n", -EBADMSG,
+		   "bad.conf:4:", "mirror");
 	expect_bad("[packages]\nsystemd\n[image]\narchitecture = arm64\n", -EOPNOTSUPP,
 		   "bad.conf:4:", "not supported");
-	expect_bad("[packages]\nsystemd\n[image]\nchannel = nightly\n", -EBADMSG, "bad.conf:4:",
-		   "channel");
+	expect_bad("[packages]\nsystemd\n[image]\nchannel = nightly\n", -EBADMSG,
+		   "bad.conf:4:", "channel");
 	expect_bad("[packages]\nsystemd\n[image]\nstrip-setuid = maybe\n", -EBADMSG,
 		   "bad.conf:4:", "yes or no");
 	expect_bad("[packages]\nsystemd\n[image]\nid\n", -EBADMSG, "bad.conf:4:", "key = value");
@@ -170,7 +171,8 @@ TEST(definition_caps)
 		n += (size_t)snprintf(many + n, cap - n, "p%u\n", i);
 	expect_bad(many, -E2BIG, "bad.conf:4098:", "more than 4096");
 
-	ASSERT_ERR(sl_build_config_parse("", SL_BUILD_CONFIG_MAX_BYTES + 1, "big.conf", &c), -E2BIG);
+	ASSERT_ERR(sl_build_config_parse("", SL_BUILD_CONFIG_MAX_BYTES + 1, "big.conf", &c),
+		   -E2BIG);
 }
 
 TEST(config_load_reports_missing_file)
@@ -204,7 +206,7 @@ TEST(versions)
 	time_t t;
 
 	ASSERT_OK(sl_build_version_parse("202611.29.0", &t));
-	ASSERT_EQ(t, 1795910400); /* 2026-11-29T00:00:00Z */
+	ASSERT_EQ(t, 1795910400);				 /* 2026-11-29T00:00:00Z */
 	ASSERT_OK(sl_build_version_parse("202402.29.17", NULL)); /* leap day */
 	ASSERT_OK(sl_build_version_parse("200001.01.4294967295", NULL));
 	ASSERT_ERR(sl_build_version_parse("202302.29.0", NULL), -EBADMSG);
