@@ -36,13 +36,15 @@ static const struct {
 	{ 59, "grow-file-system" }, { 60, "read-only" },  { 63, "no-auto" },
 };
 
-/* Option -s/--sector-size shared by the commands that open existing disks. */
+/* Option -s/--sector-size; -EINVAL after printing the usage error. */
 static int parse_sector_size(const char *s, uint32_t *ret)
 {
 	uint64_t v;
 
-	if (sl_parse_u64(s, 4096, &v) < 0 || (v != 512 && v != 4096))
-		return sl_cli_usage_error("--sector-size must be 512 or 4096");
+	if (sl_parse_u64(s, 4096, &v) < 0 || (v != 512 && v != 4096)) {
+		sl_cli_usage_error("--sector-size must be 512 or 4096");
+		return -EINVAL;
+	}
 	*ret = (uint32_t)v;
 	return 0;
 }
@@ -60,6 +62,36 @@ static int open_disk(const char *path, bool rw, uint32_t sector_size, int *ret_f
 		return r;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
+}
+
+/*
+ * The options of inspect and grow: -s/--sector-size, and -o/--output when output is
+ * not NULL, then exactly one IMAGE or DEVICE, returned. NULL after a usage error.
+ */
+static const char *parse_disk_options(int argc, char **argv, uint32_t *ss, SlOutput *output)
+{
+	static const struct option options[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "sector-size", required_argument, NULL, 's' },
+		{},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, output ? "o:s:" : "s:", options, NULL)) >= 0) {
+		if (c == 'o' && output && sl_cli_parse_output(optarg, output) >= 0)
+			continue;
+		if (c == 's' && parse_sector_size(optarg, ss) >= 0)
+			continue;
+		if (c != 's')
+			sl_cli_usage_error(c == 'o' && output ? "unknown output format"
+							      : "unknown option");
+		return NULL;
+	}
+	if (argc - optind != 1) {
+		sl_cli_usage_error("expected one IMAGE or DEVICE");
+		return NULL;
+	}
+	return argv[optind];
 }
 
 static void print_warnings(const char *path, const SlGpt *gpt)
@@ -286,42 +318,25 @@ static int show(const char *path, const SlGptOps *ops, const SlGpt *gpt, SlOutpu
 
 static int run_inspect(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "sector-size", required_argument, NULL, 's' },
-		{},
-	};
 	_cleanup_close_ int fd = -1;
 	_cleanup_gpt_ SlGpt *gpt = NULL;
 	SlOutput output = SL_OUTPUT_TABLE;
 	uint32_t ss = 0;
+	const char *path;
 	SlGptOps ops;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "o:s:", options, NULL)) >= 0) {
-		switch (c) {
-		case 'o':
-			if (sl_cli_parse_output(optarg, &output) < 0)
-				return sl_cli_usage_error("unknown output format '%s'", optarg);
-			break;
-		case 's':
-			if (parse_sector_size(optarg, &ss) < 0)
-				return SL_EXIT_USAGE;
-			break;
-		default:
-			return sl_cli_usage_error("unknown option");
-		}
-	}
-	if (argc - optind != 1)
-		return sl_cli_usage_error("expected one IMAGE or DEVICE");
+	path = parse_disk_options(argc, argv, &ss, &output);
+	if (!path)
+		return SL_EXIT_USAGE;
 	sl_error_clear();
-	r = open_disk(argv[optind], false, ss, &fd, &ops);
+	r = open_disk(path, false, ss, &fd, &ops);
 	if (r >= 0)
 		r = sl_gpt_read(&ops, SL_GPT_READ_ALLOW_OVERLAP, &gpt);
 	if (r < 0)
-		return sl_cli_fail(argv[optind], r);
-	print_warnings(argv[optind], gpt);
-	return show(argv[optind], &ops, gpt, output);
+		return sl_cli_fail(path, r);
+	print_warnings(path, gpt);
+	return show(path, &ops, gpt, output);
 }
 
 /* ---- slate disk create ---- */
@@ -637,52 +652,40 @@ static int kernel_resize_partition(int fd, const SlGpt *gpt, int idx)
 
 static int run_grow(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "sector-size", required_argument, NULL, 's' },
-		{},
-	};
 	_cleanup_close_ int fd = -1;
 	_cleanup_gpt_ SlGpt *gpt = NULL;
 	SlGptGrowResult res;
 	char name[SL_GPT_NAME_MAX], a[32], b[32];
 	uint32_t ss = 0;
+	const char *path;
 	SlGptOps ops;
 	struct stat st;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "s:", options, NULL)) >= 0) {
-		switch (c) {
-		case 's':
-			if (parse_sector_size(optarg, &ss) < 0)
-				return SL_EXIT_USAGE;
-			break;
-		default:
-			return sl_cli_usage_error("unknown option");
-		}
-	}
-	if (argc - optind != 1)
-		return sl_cli_usage_error("expected one IMAGE or DEVICE");
+	path = parse_disk_options(argc, argv, &ss, NULL);
+	if (!path)
+		return SL_EXIT_USAGE;
 	sl_error_clear();
-	r = open_disk(argv[optind], true, ss, &fd, &ops);
+	r = open_disk(path, true, ss, &fd, &ops);
 	if (r >= 0)
 		r = sl_gpt_grow(&ops, &res);
 	if (r >= 0)
 		r = sl_gpt_read(&ops, 0, &gpt);
 	if (r < 0)
-		return sl_cli_fail(argv[optind], r);
+		return sl_cli_fail(path, r);
 	if (!res.changed) {
 		printf("%s: nothing to do: the backup GPT is at the end and ROOT fills the disk\n",
-		       argv[optind]);
+		       path);
 		return SL_EXIT_OK;
 	}
 	if (res.backup_moved)
-		printf("%s: backup GPT moved from LBA %" PRIu64 " to LBA %" PRIu64 "\n",
-		       argv[optind], res.old_backup_lba, res.new_backup_lba);
+		printf("%s: backup GPT moved from LBA %" PRIu64 " to LBA %" PRIu64 "\n", path,
+		       res.old_backup_lba, res.new_backup_lba);
 	if (res.partition < 0) {
-		printf("%s: no ROOT partition at the end of the disk to extend\n", argv[optind]);
+		printf("%s: no ROOT partition at the end of the disk to extend\n", path);
 		return SL_EXIT_OK;
 	}
-	printf("%s: partition %d (%s) grown from %s to %s\n", argv[optind], res.partition + 1,
+	printf("%s: partition %d (%s) grown from %s to %s\n", path, res.partition + 1,
 	       sl_gpt_entry_name(&gpt->entries[res.partition], name),
 	       sl_format_size((res.old_last_lba - gpt->entries[res.partition].first_lba + 1) *
 				      gpt->sector_size,
@@ -696,8 +699,7 @@ static int run_grow(int argc, char **argv)
 			fprintf(stderr,
 				"%s: %s: warning: the kernel still sees the old size of partition "
 				"%d (%s); run 'partx -u %s' or reboot\n",
-				sl_cli_program, argv[optind], res.partition + 1, strerror(-r),
-				argv[optind]);
+				sl_cli_program, path, res.partition + 1, strerror(-r), path);
 	}
 	return SL_EXIT_OK;
 }

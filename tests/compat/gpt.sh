@@ -240,6 +240,10 @@ refuse "no GPT at all: refused" 1 "no valid GPT" "$SLATE" disk inspect usr.bin
 
 refuse "create refuses to overwrite" 1 "already exists" "$SLATE" disk create default.img --size 3G
 refuse "create without --size" 2 "--size is required" "$SLATE" disk create new.img
+refuse "grow --sector-size 1000 is a usage error" 2 "sector-size must be 512 or 4096" \
+	"$SLATE" disk grow --sector-size 1000 default.img
+refuse "inspect -o yaml is a usage error" 2 "unknown output format" \
+	"$SLATE" disk inspect -o yaml default.img
 refuse "a layout error names its line" 1 "bad.layout: line 2: unknown partition type 'nosuch'" \
 	bash -c 'printf "partition A 1M esp\npartition B 1M nosuch\n" >bad.layout &&
 		"$SLATE" disk create new.img --size 64M --layout bad.layout'
