@@ -12,7 +12,7 @@ here=$src/tests/fuzz/corpus/gpt
 SLATE=$(realpath "${SLATE:-$src/build/cmd/slate/slate}")
 mkdir -p "$here"
 cd "$here"
-rm -f ./*.gpt
+rm -f real-*.gpt slate-*.gpt bad-*.gpt
 for v in sfdisk-512 sgdisk-512 sfdisk-4096 sfdisk-8-entries; do
 	cp "$src/tests/vectors/gpt/$v.gpt" "real-$v.gpt"
 done
