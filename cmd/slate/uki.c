@@ -19,12 +19,15 @@ typedef struct Loaded {
 	size_t len;
 } Loaded;
 
+/* Read a file; on failure report it (once) and return -1. */
 static int load(const char *path, size_t max, Loaded *ret)
 {
 	int r = sl_read_file(path, max, &ret->data, &ret->len);
 
-	if (r < 0)
-		return sl_cli_fail(path, r);
+	if (r < 0) {
+		sl_cli_fail(path, r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -43,8 +46,10 @@ static int cmdline_arg(const char *arg, Loaded *ret)
 	if (arg[0] == '@')
 		return load(arg + 1, MAX_TEXT, ret);
 	out = malloc(strlen(arg) + 1);
-	if (!out)
-		return sl_cli_fail(NULL, -ENOMEM);
+	if (!out) {
+		sl_cli_fail(NULL, -ENOMEM);
+		return -1;
+	}
 	for (const char *p = arg; *p;) {
 		while (*p && isspace((unsigned char)*p))
 			p++;
@@ -161,7 +166,8 @@ static int run_build(int argc, char **argv)
 		r = sl_uki_build(&in, &out, &out_len);
 	}
 	if (r < 0) {
-		sl_cli_fail(arg_output, r);
+		/* The message names the input at fault ("stub: ...", "the kernel ..."). */
+		sl_cli_fail(NULL, r);
 		goto out;
 	}
 	r = sl_write_file_atomic(arg_output, out, out_len, 0644);

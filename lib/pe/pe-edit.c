@@ -79,16 +79,21 @@ typedef struct Undo {
 	size_t region_off, region_len;
 } Undo;
 
+/* Drop an undo record without applying it (nothing was changed yet). Returns r. */
+static int undo_abort(Undo *u, int r)
+{
+	free(u->headers);
+	free(u->region);
+	return r;
+}
+
 static int undo_begin(SlPeImage *img, Undo *u, size_t region_off, size_t region_len)
 {
 	*u = (Undo){ .len = img->len, .headers_len = img->pe.size_of_headers };
 	u->headers = malloc(u->headers_len ? u->headers_len : 1);
 	u->region = malloc(region_len ? region_len : 1);
-	if (!u->headers || !u->region) {
-		free(u->headers);
-		free(u->region);
-		return -ENOMEM;
-	}
+	if (!u->headers || !u->region)
+		return undo_abort(u, -ENOMEM);
 	memcpy(u->headers, img->buf, u->headers_len);
 	memcpy(u->region, img->buf + region_off, region_len);
 	u->region_off = region_off;
@@ -308,9 +313,7 @@ int sl_pe_image_add_section(SlPeImage *img, const char *name, const void *data, 
 		return r;
 	r = reserve(img, len ? end : img->len);
 	if (r < 0) {
-		free(u.headers);
-		free(u.region);
-		return r;
+		return undo_abort(&u, r);
 	}
 	if (len) {
 		memcpy(img->buf + raw_offset, data, len);
@@ -426,9 +429,7 @@ int sl_pe_image_pad8(SlPeImage *img)
 		return r;
 	r = reserve(img, padded);
 	if (r < 0) {
-		free(u.headers);
-		free(u.region);
-		return r;
+		return undo_abort(&u, r);
 	}
 	img->len = padded;
 	return undo_commit(img, &u);
@@ -469,9 +470,7 @@ int sl_pe_image_append_signature(SlPeImage *img, const void *der, size_t len)
 		return r;
 	r = reserve(img, end);
 	if (r < 0) {
-		free(u.headers);
-		free(u.region);
-		return r;
+		return undo_abort(&u, r);
 	}
 	sl_put_le32(img->buf + entry_at, (uint32_t)entry_len);
 	sl_put_le16(img->buf + entry_at + 4, SL_PE_WIN_CERT_REVISION_2_0);

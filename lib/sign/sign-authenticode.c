@@ -318,9 +318,6 @@ static int make_signed_data(const SlSignKey *key, const uint8_t *idc, size_t idc
 	ASN1_STRING *seq = NULL;
 	PKCS7_SIGNER_INFO *si;
 	uint8_t md[32];
-	unsigned char *der = NULL;
-	uint8_t *copy;
-	int n;
 
 	if (!p7 || !PKCS7_set_type(p7, NID_pkcs7_signed))
 		return -ENOMEM;
@@ -354,18 +351,7 @@ static int make_signed_data(const SlSignKey *key, const uint8_t *idc, size_t idc
 	    !PKCS7_add1_attrib_digest(si, md, sizeof(md)) || PKCS7_SIGNER_INFO_sign(si) != 1)
 		return sl_sign_openssl_error(-EIO, "cannot sign");
 
-	n = i2d_PKCS7(p7, &der);
-	if (n <= 0)
-		return sl_sign_openssl_error(-EIO, "cannot encode the signature");
-	copy = malloc((size_t)n);
-	if (copy)
-		memcpy(copy, der, (size_t)n);
-	OPENSSL_free(der);
-	if (!copy)
-		return -ENOMEM;
-	*ret = copy;
-	*ret_len = (size_t)n;
-	return 0;
+	return sl_sign_pkcs7_der(p7, ret, ret_len);
 }
 
 int sl_sign_pe(const SlSignKey *key, const void *image, size_t len, unsigned flags, uint8_t **ret,

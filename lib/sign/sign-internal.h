@@ -28,6 +28,9 @@ int sl_sign_openssl_error(int r, const char *what);
  */
 int sl_sign_trust_check(const SlSignTrust *trust, X509 *signer, STACK_OF(X509) * untrusted);
 
+/* p7 as DER in a new malloc()ed buffer. */
+int sl_sign_pkcs7_der(PKCS7 *p7, uint8_t **ret, size_t *ret_len);
+
 /* "CN=...,O=..." of a name into out. */
 void sl_sign_name(const X509_NAME *name, char *out, size_t outlen);
 

@@ -41,18 +41,45 @@ void sl_sign_name(const X509_NAME *name, char *out, size_t outlen)
 	BIO_free(b);
 }
 
+int sl_sign_pkcs7_der(PKCS7 *p7, uint8_t **ret, size_t *ret_len)
+{
+	unsigned char *der = NULL;
+	uint8_t *copy;
+	int n = i2d_PKCS7(p7, &der);
+
+	if (n <= 0)
+		return sl_sign_openssl_error(-EIO, "cannot encode the PKCS#7 signature");
+	/* OPENSSL_malloc()ed: hand the caller a buffer free() can release. */
+	copy = malloc((size_t)n);
+	if (copy)
+		memcpy(copy, der, (size_t)n);
+	OPENSSL_free(der);
+	if (!copy)
+		return -ENOMEM;
+	*ret = copy;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
 /* Never prompt for a passphrase: encrypted keys are refused. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	return -1;
 }
 
-static int read_small(const char *path, uint8_t **ret, size_t *ret_len)
+/* Read a small file and open a memory BIO over it (both owned by the caller). */
+static int read_small(const char *path, uint8_t **ret, size_t *ret_len, BIO **ret_bio)
 {
 	int r = sl_read_file(path, MAX_KEY_FILE, ret, ret_len);
 
 	if (r < 0)
 		return sl_error_prefix(r, "%s: ", path);
+	*ret_bio = BIO_new_mem_buf(*ret, (int)*ret_len);
+	if (!*ret_bio) {
+		free(*ret);
+		*ret = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -64,12 +91,9 @@ static int load_pkey(const char *path, EVP_PKEY **ret)
 	size_t len;
 	int r;
 
-	r = read_small(path, &buf, &len);
+	r = read_small(path, &buf, &len, &b);
 	if (r < 0)
 		return r;
-	b = BIO_new_mem_buf(buf, (int)len);
-	if (!b)
-		return -ENOMEM;
 	pkey = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
 	if (!pkey) {
 		const unsigned char *p = buf;
@@ -95,15 +119,12 @@ static int load_certs(const char *path, STACK_OF(X509) * *ret)
 	size_t len;
 	int r;
 
-	r = read_small(path, &buf, &len);
+	r = read_small(path, &buf, &len, &b);
 	if (r < 0)
 		return r;
-	b = BIO_new_mem_buf(buf, (int)len);
 	certs = sk_X509_new_null();
-	if (!b || !certs) {
-		sk_X509_free(certs);
+	if (!certs)
 		return -ENOMEM;
-	}
 	while ((x = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)))
 		if (!sk_X509_push(certs, x)) {
 			X509_free(x);
@@ -226,9 +247,6 @@ int sl_sign_detached(const SlSignKey *key, const void *data, size_t len, uint8_t
 		PKCS7_DETACHED | PKCS7_BINARY | PKCS7_NOATTR | PKCS7_NOCERTS | PKCS7_PARTIAL;
 	_cleanup_(PKCS7_freep) PKCS7 *p7 = NULL;
 	_cleanup_(BIO_free_allp) BIO *in = NULL;
-	unsigned char *der = NULL;
-	uint8_t *copy;
-	int n;
 
 	if (len > INT_MAX)
 		return -E2BIG;
@@ -239,18 +257,7 @@ int sl_sign_detached(const SlSignKey *key, const void *data, size_t len, uint8_t
 	if (!p7 || !PKCS7_sign_add_signer(p7, key->cert, key->pkey, EVP_sha256(), flags) ||
 	    !PKCS7_final(p7, in, flags))
 		return sl_sign_openssl_error(-EIO, "cannot make the PKCS#7 signature");
-	n = i2d_PKCS7(p7, &der);
-	if (n <= 0)
-		return sl_sign_openssl_error(-EIO, "cannot encode the PKCS#7 signature");
-	copy = malloc((size_t)n);
-	if (copy)
-		memcpy(copy, der, (size_t)n);
-	OPENSSL_free(der);
-	if (!copy)
-		return -ENOMEM;
-	*ret_der = copy;
-	*ret_len = (size_t)n;
-	return 0;
+	return sl_sign_pkcs7_der(p7, ret_der, ret_len);
 }
 
 int sl_sign_detached_verify(const SlSignTrust *trust, const void *der, size_t der_len,

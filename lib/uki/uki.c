@@ -301,6 +301,8 @@ int sl_uki_build(const SlUkiInput *in, uint8_t **ret, size_t *ret_len)
 		return sl_errorf(-EINVAL, "the stub is signed: sign the finished UKI instead");
 	if (!sl_pe_section_find(&stub, ".sdmagic") && !sl_pe_section_find(&stub, ".sbat"))
 		return sl_errorf(-EBADMSG, "the stub is not systemd-stub (no .sdmagic section)");
+	if (sl_pe_section_find(&stub, ".linux"))
+		return sl_errorf(-EINVAL, "the stub already is a UKI (it has a .linux section)");
 
 	if (in->uname) {
 		if (strlen(in->uname) > UNAME_MAX)

@@ -279,6 +279,18 @@ TEST(build_refusals)
 		in.stub = (SlUkiBlob){ stub, stub_len };
 		in.kernel.len = 0;
 		ASSERT_ERR(sl_uki_build(&in, &out, &len), -EINVAL);
+		/* A UKI is not a stub. */
+		in.kernel.len = sizeof(kernel);
+		ASSERT_OK(sl_uki_build(&in, &out, &len));
+		in.stub = (SlUkiBlob){ out, len };
+		{
+			uint8_t *again = NULL;
+
+			ASSERT_ERR(sl_uki_build(&in, &again, &len), -EINVAL);
+			ASSERT_TRUE(again == NULL);
+		}
+		free(out);
+		out = NULL;
 	}
 	ASSERT_TRUE(out == NULL);
 }
