@@ -15,6 +15,7 @@ extern const SlCommand sl_cmd_run;
 extern const SlCommand sl_cmd_sign;
 extern const SlCommand sl_cmd_uki;
 extern const SlCommand sl_cmd_verify;
+extern const SlCommand sl_cmd_verity;
 
 /* One line per command, so that additions merge cleanly. */
 /* clang-format off */
@@ -28,5 +29,6 @@ extern const SlCommand sl_cmd_verify;
 	&sl_cmd_run, \
 	&sl_cmd_sign, \
 	&sl_cmd_uki, \
-	&sl_cmd_verify,
+	&sl_cmd_verify, \
+	&sl_cmd_verity,
 /* clang-format on */

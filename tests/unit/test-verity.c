@@ -4,6 +4,7 @@
  * (tests/vectors/verity/, made by generate.sh there), and every refusal of a
  * malformed superblock, each printed as a TAP comment.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 
 #include "slate/bytes.h"
@@ -408,4 +409,268 @@ TEST(table_line)
 	o = (SlVerityTableOptions){ .on_corruption = (SlVerityOnCorruption)9 };
 	r = sl_verity_table_line(&p, "/dev/a", "/dev/b", root, 32, &o, &line);
 	ASSERT_ERR(r, -EINVAL);
+}
+
+/* ---- Hashing (OpenSSL) ---- */
+
+static char *tmp_path(const char *name)
+{
+	char *p = sl_asprintf("%s/%s", sl_test_tmpdir(), name);
+
+	ASSERT_TRUE(p);
+	return p;
+}
+
+static int write_new_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(sl_pwrite_all(fd, buf, len, 0));
+	return fd;
+}
+
+static void format_vectors(unsigned threads)
+{
+	VerityVector *v = NULL;
+	size_t n = 0;
+
+	vv_load(&v, &n);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ uint8_t *data = NULL, *want = NULL, *got = NULL;
+		_cleanup_free_ char *dpath = tmp_path("data"), *hpath = tmp_path("hash");
+		_cleanup_close_ int dfd = -1, hfd = -1;
+		uint8_t root[SL_VERITY_DIGEST_MAX];
+		size_t dlen, wlen, glen;
+
+		data = vv_make_data(&v[i], &dlen);
+		want = vv_read_hash(&v[i], &wlen);
+		dfd = write_new_file(dpath, data, dlen);
+		hfd = write_new_file(hpath, "", 0);
+		ASSERT_OK(sl_verity_format(dfd, hfd, &v[i].params, threads, root));
+		if (memcmp(root, v[i].root, v[i].root_size) != 0)
+			sl_test_fail(__FILE__, __LINE__, "%s: root hash differs", v[i].name);
+		ASSERT_OK(sl_read_file(hpath, 64 << 20, &got, &glen));
+		ASSERT_UEQ(glen, wlen);
+		if (memcmp(got, want, wlen) != 0)
+			sl_test_fail(__FILE__, __LINE__, "%s: hash area differs", v[i].name);
+		/* And veritysetup's own tree verifies. */
+		close(hfd);
+		hfd = write_new_file(hpath, want, wlen);
+		ASSERT_OK(sl_verity_verify(dfd, hfd, &v[i].params, v[i].root, v[i].root_size,
+					   threads, NULL));
+	}
+	vv_free(v, n);
+}
+
+TEST(vectors_format_verify_1_thread)
+{
+	format_vectors(1);
+}
+
+TEST(vectors_format_verify_3_threads)
+{
+	format_vectors(3);
+}
+
+TEST(vectors_format_verify_read_path)
+{
+	/* The pread path instead of the mapping. */
+	setenv("SLATE_VERITY_NO_MMAP", "1", 1);
+	format_vectors(2);
+	unsetenv("SLATE_VERITY_NO_MMAP");
+}
+
+/* A multi-level tree with small blocks: 3000 blocks of 512 bytes, 16 digests per
+ * hash block (sha256, 512-byte hash blocks) -> levels 188/12/1. */
+static void small_tree_params(SlVerityParams *p)
+{
+	sl_verity_params_init(p);
+	p->data_block_size = 512;
+	p->hash_block_size = 512;
+	p->data_blocks = 3000;
+	p->salt_size = 5;
+	memcpy(p->salt, "salty", 5);
+}
+
+static uint8_t *pattern(size_t len, uint32_t seed)
+{
+	uint8_t *b = malloc(len);
+
+	ASSERT_TRUE(b);
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		b[i] = (uint8_t)(seed >> 16);
+	}
+	return b;
+}
+
+TEST(same_file_with_hash_offset)
+{
+	_cleanup_free_ char *path = tmp_path("both");
+	_cleanup_free_ uint8_t *data = NULL;
+	_cleanup_close_ int fd = -1, fd2 = -1;
+	uint8_t root[SL_VERITY_DIGEST_MAX], root2[SL_VERITY_DIGEST_MAX];
+	SlVerityParams p;
+	SlVerityLayout l;
+	int r;
+
+	small_tree_params(&p);
+	data = pattern(3000 * 512, 7);
+	fd = write_new_file(path, data, 3000 * 512);
+	fd2 = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_TRUE(fd2 >= 0);
+
+	/* Overlap refused, with either fd. */
+	p.hash_offset = 2999 * 512;
+	r = sl_verity_format(fd, fd2, &p, 2, root);
+	ASSERT_ERR(r, -EINVAL);
+	show_refusal("hash area inside the data, same file", r);
+
+	p.hash_offset = 3000 * 512;
+	ASSERT_OK(sl_verity_format(fd, fd2, &p, 2, root));
+	ASSERT_OK(sl_verity_verify(fd, fd, &p, root, 32, 2, NULL));
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	/* The data is untouched, and the same tree in a separate file gives the same root. */
+	{
+		_cleanup_free_ uint8_t *back = malloc(3000 * 512);
+		_cleanup_free_ char *hpath = tmp_path("sep");
+		_cleanup_close_ int hfd = write_new_file(hpath, "", 0);
+
+		ASSERT_OK(sl_pread_all(fd, back, 3000 * 512, 0));
+		ASSERT_MEMEQ(back, data, 3000 * 512);
+		p.hash_offset = 0;
+		ASSERT_OK(sl_verity_format(fd, hfd, &p, 1, root2));
+		ASSERT_MEMEQ(root, root2, 32);
+	}
+}
+
+TEST(every_changed_byte_is_named)
+{
+	_cleanup_free_ char *dpath = tmp_path("cdata"), *hpath = tmp_path("chash");
+	_cleanup_free_ uint8_t *data = NULL;
+	_cleanup_close_ int dfd = -1, hfd = -1;
+	uint8_t root[SL_VERITY_DIGEST_MAX];
+	SlVerityCorruption bad;
+	SlVerityParams p;
+	SlVerityLayout l;
+	unsigned tried = 0;
+	int r;
+
+	small_tree_params(&p);
+	p.hash_block_size = 1024;
+	p.hash_offset = 1024; /* superblock at 1024, zero gap to 2048, tree from block 2 */
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	ASSERT_EQ(l.levels, 3);
+	data = pattern(3000 * 512, 11);
+	dfd = write_new_file(dpath, data, 3000 * 512);
+	hfd = write_new_file(hpath, "", 0);
+	ASSERT_OK(sl_verity_format(dfd, hfd, &p, 2, root));
+	ASSERT_OK(sl_verity_verify(dfd, hfd, &p, root, 32, 2, &bad));
+	ASSERT_EQ(bad.area, SL_VERITY_AREA_NONE);
+
+	/* Every byte after the superblock in the hash area (gap, every hash block
+	 * and its padding), and a spread of data bytes: flip, verify, restore. */
+	for (uint64_t off = p.hash_offset + SL_VERITY_SUPERBLOCK_SIZE; off < l.hash_area_end;
+	     off += 5 + off % 7) {
+		uint8_t b, x;
+
+		ASSERT_OK(sl_pread_all(hfd, &b, 1, off));
+		x = b ^ (uint8_t)(1u << (off % 8));
+		ASSERT_OK(sl_pwrite_all(hfd, &x, 1, off));
+		r = sl_verity_verify(dfd, hfd, &p, root, 32, 2, &bad);
+		ASSERT_OK(sl_pwrite_all(hfd, &b, 1, off));
+		if (r != -EUCLEAN || bad.area != SL_VERITY_AREA_HASH || bad.block != off / 1024)
+			sl_test_fail(__FILE__, __LINE__,
+				     "hash byte %" PRIu64 ": got %d, area %d, block %" PRIu64, off,
+				     r, bad.area, bad.block);
+		if (tried++ % 1000 == 0)
+			printf("# hash byte %" PRIu64 ": %s\n", off, sl_error_message(r));
+	}
+	for (uint64_t off = 0; off < 3000 * 512; off += 4093) {
+		uint8_t b, x;
+
+		ASSERT_OK(sl_pread_all(dfd, &b, 1, off));
+		x = (uint8_t)~b;
+		ASSERT_OK(sl_pwrite_all(dfd, &x, 1, off));
+		r = sl_verity_verify(dfd, hfd, &p, root, 32, 2, &bad);
+		ASSERT_OK(sl_pwrite_all(dfd, &b, 1, off));
+		if (r != -EUCLEAN || bad.area != SL_VERITY_AREA_DATA || bad.block != off / 512 ||
+		    bad.offset != off / 512 * 512)
+			sl_test_fail(__FILE__, __LINE__,
+				     "data byte %" PRIu64 ": got %d, area %d, block %" PRIu64, off,
+				     r, bad.area, bad.block);
+		if (tried++ % 150 == 0)
+			printf("# data byte %" PRIu64 ": %s\n", off, sl_error_message(r));
+	}
+	printf("# %u single-byte changes, each one found and named\n", tried);
+	/* The last data block and the wrong root. */
+	root[31] ^= 1;
+	r = sl_verity_verify(dfd, hfd, &p, root, 32, 1, &bad);
+	ASSERT_ERR(r, -EUCLEAN);
+	ASSERT_EQ(bad.area, SL_VERITY_AREA_HASH);
+	ASSERT_UEQ(bad.block, l.level_block[2]);
+	show_refusal("wrong root hash", r);
+}
+
+TEST(truncated_files_refused)
+{
+	_cleanup_free_ char *dpath = tmp_path("tdata"), *hpath = tmp_path("thash");
+	_cleanup_free_ uint8_t *data = NULL;
+	_cleanup_close_ int dfd = -1, hfd = -1;
+	uint8_t root[SL_VERITY_DIGEST_MAX];
+	SlVerityParams p;
+	SlVerityLayout l;
+	int r;
+
+	small_tree_params(&p);
+	ASSERT_OK(sl_verity_layout(&p, &l));
+	data = pattern(3000 * 512, 3);
+	dfd = write_new_file(dpath, data, 3000 * 512);
+	hfd = write_new_file(hpath, "", 0);
+	ASSERT_OK(sl_verity_format(dfd, hfd, &p, 2, root));
+
+	ASSERT_OK(ftruncate(hfd, (off_t)l.hash_area_end - 1));
+	r = sl_verity_verify(dfd, hfd, &p, root, 32, 2, NULL);
+	ASSERT_ERR(r, -EBADMSG);
+	show_refusal("hash file one byte short", r);
+	ASSERT_OK(ftruncate(dfd, 3000 * 512 - 1));
+	r = sl_verity_verify(dfd, hfd, &p, root, 32, 2, NULL);
+	ASSERT_ERR(r, -EBADMSG);
+	show_refusal("data file one byte short", r);
+	r = sl_verity_format(dfd, hfd, &p, 2, root);
+	ASSERT_ERR(r, -EBADMSG);
+	show_refusal("format of a short data file", r);
+	r = sl_verity_verify(dfd, hfd, &p, root, 20, 2, NULL);
+	ASSERT_TRUE(r < 0);
+}
+
+TEST(threads_agree)
+{
+	_cleanup_free_ char *dpath = tmp_path("mdata"), *hpath = tmp_path("mhash");
+	_cleanup_free_ uint8_t *data = NULL, *first = NULL;
+	_cleanup_close_ int dfd = -1, hfd = -1;
+	uint8_t root1[SL_VERITY_DIGEST_MAX], root[SL_VERITY_DIGEST_MAX];
+	SlVerityParams p;
+	size_t len;
+
+	/* 3 MiB + one block: several work chunks, an odd tail. */
+	sl_verity_params_init(&p);
+	p.data_blocks = 769;
+	data = pattern(769 * 4096, 5);
+	dfd = write_new_file(dpath, data, 769 * 4096);
+	hfd = write_new_file(hpath, "", 0);
+	ASSERT_OK(sl_verity_format(dfd, hfd, &p, 1, root1));
+	ASSERT_OK(sl_read_file(hpath, 1 << 20, &first, &len));
+	for (unsigned t = 2; t <= 9; t += 7) {
+		_cleanup_free_ uint8_t *again = NULL;
+		size_t len2;
+
+		ASSERT_OK(sl_verity_format(dfd, hfd, &p, t, root));
+		ASSERT_MEMEQ(root, root1, 32);
+		ASSERT_OK(sl_read_file(hpath, 1 << 20, &again, &len2));
+		ASSERT_UEQ(len2, len);
+		ASSERT_MEMEQ(again, first, len);
+	}
+	ASSERT_TRUE(sl_verity_default_threads() >= 1);
 }
