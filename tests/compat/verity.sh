@@ -94,18 +94,19 @@ run_case() {
 	blocks=$((size / dbs))
 	# Sometimes a tail that is not a whole block, sometimes fewer blocks than the file.
 	[ "$((RANDOM % 4))" -eq 0 ] && size=$((size + $(rnd 1 $((dbs - 1)))))
+	local explicit=0
+	if [ "$((RANDOM % 5))" -eq 0 ] && [ "$blocks" -gt 1 ]; then
+		blocks=$(rnd 1 "$blocks")
+		args+=(--data-blocks="$blocks")
+		explicit=1
+	fi
 	same=$([ "$((RANDOM % 6))" -eq 0 ] && echo 1 || echo 0)
 	# veritysetup 2.6.1 cannot write a superblock past the end of a shared file when
 	# there is no tree to extend it first (one block): not a case to compare.
 	[ "$blocks" = 1 ] && same=0
-	if [ "$((RANDOM % 5))" -eq 0 ] && [ "$blocks" -gt 1 ]; then
-		blocks=$(rnd 1 "$blocks")
-		args+=(--data-blocks="$blocks")
-	elif [ "$same" = 1 ] && [ "$sb" = 0 ]; then
-		# Without a superblock, verifying a shared file needs the count: the
-		# file now also holds the tree.
-		args+=(--data-blocks="$blocks")
-	fi
+	# Without a superblock, verifying a shared file needs the count: the file now
+	# also holds the tree.
+	[ "$same" = 1 ] && [ "$sb" = 0 ] && [ $explicit = 0 ] && args+=(--data-blocks="$blocks")
 	# Hash offset: 512-aligned with a superblock, hash-block aligned without; past
 	# the data when data and hash share the file.
 	local align=512 base=0
