@@ -53,7 +53,8 @@ static void devkmsg_unlimit(LinuxInit *l)
 	fd = open(DEVKMSG_SYSCTL, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (write(fd, "on", 2) == 2)
+	/* The sysctl takes the word with its newline ("on\n"), else EINVAL. */
+	if (write(fd, "on\n", 3) == 3)
 		snprintf(l->devkmsg_saved, sizeof(l->devkmsg_saved), "%s", (char *)old);
 	close(fd);
 }
@@ -66,7 +67,10 @@ static void devkmsg_restore(LinuxInit *l)
 		return;
 	fd = open(DEVKMSG_SYSCTL, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		if (write(fd, l->devkmsg_saved, strlen(l->devkmsg_saved)) < 0)
+		char line[20];
+		int n = snprintf(line, sizeof(line), "%s\n", l->devkmsg_saved);
+
+		if (write(fd, line, (size_t)n) < 0)
 			l->devkmsg_saved[0] = 0;
 		close(fd);
 	}

@@ -202,9 +202,15 @@ int sl_dm_reply_decode(const void *buf, size_t len, bool targets, SlDmReply *ret
 	if (io.version[0] != DM_VERSION_MAJOR)
 		return sl_errorf(-EOPNOTSUPP, "device-mapper reply: interface version %u",
 				 io.version[0]);
-	if (io.data_size > len || io.data_start < SL_DM_HEADER_SIZE || io.data_start > io.data_size)
+	/* A reply without payload has data_size = offsetof(struct dm_ioctl, data), less
+	 * than data_start (dm-ioctl.c ctl_ioctl() sets it before each command). */
+	if (io.data_size > len || io.data_size < offsetof(struct dm_ioctl, data) ||
+	    io.data_start < SL_DM_HEADER_SIZE)
 		return sl_errorf(-EBADMSG, "device-mapper reply: data %u..%u outside %zu bytes",
 				 io.data_start, io.data_size, len);
+	if (targets && io.target_count > 0 && io.data_start > io.data_size)
+		return sl_errorf(-EBADMSG, "device-mapper reply: %u targets but no data",
+				 io.target_count);
 	memcpy(r.version, io.version, sizeof(r.version));
 	r.flags = io.flags;
 	r.open_count = io.open_count;

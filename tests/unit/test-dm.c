@@ -140,6 +140,15 @@ TEST(dm_reply_decode_refuses_malformed)
 
 	ASSERT_ERR(sl_dm_reply_decode(buf, 100, true, &r), -EBADMSG);
 	memcpy(&io, buf, sizeof(io));
+	/* Without payload the kernel leaves data_size at offsetof(data) = 305: fine for
+	 * a header, not for targets that should be there. */
+	io.data_size = 305;
+	memcpy(buf, &io, sizeof(io));
+	ASSERT_OK(sl_dm_reply_decode(buf, len, false, &r));
+	ASSERT_ERR(sl_dm_reply_decode(buf, len, true, &r), -EBADMSG);
+	io.data_size = 304;
+	memcpy(buf, &io, sizeof(io));
+	ASSERT_ERR(sl_dm_reply_decode(buf, len, false, &r), -EBADMSG);
 	io.data_size = 5000; /* past the buffer */
 	memcpy(buf, &io, sizeof(io));
 	ASSERT_ERR(sl_dm_reply_decode(buf, len, true, &r), -EBADMSG);
@@ -185,6 +194,10 @@ static int fake_ioctl(void *userdata, unsigned long request, void *buf)
 			 (const char *)buf + io.data_start + 40);
 	if (f->n++ == f->fail_at)
 		return f->fail_err;
+	/* dm-ioctl.c ctl_ioctl(): data_size = offsetof(struct dm_ioctl, data) before
+	 * each command; commands with a payload set it again. */
+	io.data_size = offsetof(struct dm_ioctl, data);
+	memcpy(buf, &io, sizeof(io));
 	if (request == DM_DEV_CREATE) {
 		io.dev = makedev(254, 3);
 		memcpy(buf, &io, sizeof(io));
@@ -195,7 +208,7 @@ static int fake_ioctl(void *userdata, unsigned long request, void *buf)
 			memcpy(buf, &io, sizeof(io));
 			return 0;
 		}
-		make_status_reply(buf, io.data_size, (const char *const[]){ "V -" }, 1);
+		make_status_reply(buf, SL_DM_REPLY_INITIAL, (const char *const[]){ "V -" }, 1);
 	}
 	return 0;
 }

@@ -364,8 +364,14 @@ static int fake_dm_ioctl(void *ud, unsigned long request, void *buf)
 			return -EINVAL;
 		ASSERT_STREQ(io.name, "verity");
 		memcpy((uint8_t *)buf + io.data_start, &tv, sizeof(tv));
+		strcpy((char *)buf + io.data_start + sizeof(tv), "verity");
+		io.data_size = io.data_start + (uint32_t)sizeof(tv) + 8;
+		memcpy(buf, &io, sizeof(io));
 		return 0;
 	}
+	/* As dm-ioctl.c: a reply without payload ends at the header's data field. */
+	io.data_size = offsetof(struct dm_ioctl, data);
+	memcpy(buf, &io, sizeof(io));
 	if (request == DM_DEV_CREATE) {
 		ASSERT_STREQ(io.name, "usr");
 		io.dev = makedev(253, 0);
