@@ -110,11 +110,17 @@ typedef struct SlVarStore {
 	size_t n_vars;
 } SlVarStore;
 
+/* Variable headers in one store, dead ones included (Debian's 256 KiB store holds
+ * at most about 4300 of the smallest). */
+#define SL_VARSTORE_MAX_VARS 8192u
+
 /*
  * Decode and validate an OVMF variable store file (SPEC.md §3.5): firmware
  * volume header and checksum, block map, authenticated variable store header,
  * every variable (bounds, sizes, NUL-terminated UTF-16 names, no live
- * duplicates), free space all 0xff, the FTW working block header and its CRC.
+ * duplicates but an added copy beside one in deleted transition, at most
+ * SL_VARSTORE_MAX_VARS headers), free space all 0xff, the FTW working block
+ * header and its CRC.
  * On success *ret owns an array pointing into buf; free with sl_varstore_done().
  */
 int sl_varstore_decode(const uint8_t *buf, size_t len, SlVarStore *ret) _wur_;

@@ -282,20 +282,27 @@ static int decode_variable(const uint8_t *buf, uint64_t pos, uint64_t end, SlEfi
 	return 0;
 }
 
+/*
+ * One live copy of each variable, or two while edk2 updates it: the new one
+ * added and the old one in deleted transition. Any other pair (two added, two
+ * in transition) is a corrupt store.
+ */
 static int check_duplicates(const SlVarStore *s)
 {
 	for (size_t i = 0; i < s->n_vars; i++) {
 		const SlEfiVariable *a = &s->vars[i];
 
-		if (a->state != SL_VAR_ADDED)
+		if (!sl_efi_variable_live(a))
 			continue;
 		for (size_t j = i + 1; j < s->n_vars; j++) {
 			const SlEfiVariable *b = &s->vars[j];
 			char name[64];
 
-			if (b->state != SL_VAR_ADDED || !sl_uuid_equal(&a->vendor, &b->vendor) ||
+			if (!sl_efi_variable_live(b) || !sl_uuid_equal(&a->vendor, &b->vendor) ||
 			    a->name_size != b->name_size ||
 			    memcmp(a->name, b->name, a->name_size) != 0)
+				continue;
+			if ((a->state == SL_VAR_ADDED) != (b->state == SL_VAR_ADDED))
 				continue;
 			return sl_errorf(-EBADMSG, "variable %s is stored twice (0x%llx, 0x%llx)",
 					 sl_efi_variable_name(a, name, sizeof(name)),
@@ -322,6 +329,9 @@ static int decode_variables(const uint8_t *buf, SlVarStore *s)
 		r = decode_variable(buf, pos, end, &v);
 		if (r < 0)
 			return r;
+		if (s->n_vars == SL_VARSTORE_MAX_VARS)
+			return sl_errorf(-E2BIG, "variable store: more than %u variables",
+					 SL_VARSTORE_MAX_VARS);
 		if (s->n_vars == cap) {
 			size_t ncap = cap ? 2 * cap : 16;
 			SlEfiVariable *nv = sl_realloc_array(s->vars, ncap, sizeof(*nv));

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 # Writes the seed corpus of fuzz-varstore: small OVMF-style variable stores
 # (8 KiB, 512-byte blocks; the layout of SPEC.md §3.5 scaled down), valid ones
-# and one of each kind of damage. Run from anywhere; rewrites corpus/varstore/.
+# and one of each kind of damage. Run from anywhere; rewrites its own files in
+# corpus/varstore/. The other files there were found by libFuzzer (fuzz-varstore,
+# -Dfuzz=true) and picked one per distinct refusal: leave them.
 import os, struct, uuid, zlib
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus', 'varstore')
@@ -67,6 +69,15 @@ b = template(); b[FTW + 40] = 0; seeds['ftw-pending'] = b
 b = template(); b[0x900] = 0; seeds['bad-free-space'] = b
 b = template(); b[0x48:0x58] = g('ddcf3616-3275-4164-98b6-fe85707ffe7d'); seeds['plain-store'] = b
 seeds['bad-truncated'] = template()[:0x100]
+# edk2 mid-update: the new copy added, the old one in deleted transition (valid);
+# two copies in transition are not (enrolling over it once wrote both as added).
+b = template(); p = 100
+p = var(b, p, 'Timeout', GLOBAL, b'\5\0', state=0x3e)
+q = var(b, p, 'Timeout', GLOBAL, b'\6\0')
+seeds['update-in-progress'] = b
+b = template(); var(b, p, 'Timeout', GLOBAL, b'\7\0', state=0x3e)
+b[100:p] = seeds['update-in-progress'][100:p]
+seeds['bad-duplicate-in-transition'] = b
 os.makedirs(out, exist_ok=True)
 for name, data in seeds.items():
     with open(os.path.join(out, name), 'wb') as f:

@@ -2,6 +2,7 @@
 #include "slate/bytes.h"
 #include "slate/crc32.h"
 #include "slate/efivars.h"
+#include "slate/error.h"
 #include "slate/fileio.h"
 #include "test.h"
 
@@ -12,44 +13,53 @@
 #define FTW_OFF	   0x41000u
 
 /*
- * A fresh variable store laid out as SPEC.md §3.5 describes Debian's
- * OVMF_VARS_4M.fd (test `template_matches_debian` checks it byte for byte).
+ * A fresh variable store: fv_size bytes of volume, store_size bytes of store
+ * after the volume header, the FTW working block at ftw_off.
  */
-static uint8_t *make_template(void)
+static uint8_t *make_volume(uint32_t fv_size, uint32_t store_size, uint32_t ftw_off)
 {
-	uint8_t *b = malloc(FV_SIZE), h[32];
+	uint8_t *b = malloc(fv_size), h[32];
 	uint16_t sum = 0;
 	SlUuid g;
 
-	memset(b, 0xff, FV_SIZE);
+	memset(b, 0xff, fv_size);
 	memset(b, 0, STORE_OFF);
 	ASSERT_OK(sl_uuid_parse("fff12b8d-7696-4c8b-a985-2747075b4f50", &g));
 	sl_uuid_to_guid(&g, b + 16);
-	sl_put_le64(b + 32, FV_SIZE);
+	sl_put_le64(b + 32, fv_size);
 	memcpy(b + 40, "_FVH", 4);
 	sl_put_le32(b + 44, 0x0004feff);
 	sl_put_le16(b + 48, 72);
 	b[55] = 2;
-	sl_put_le32(b + 56, FV_SIZE / BLOCK);
+	sl_put_le32(b + 56, fv_size / BLOCK);
 	sl_put_le32(b + 60, BLOCK);
 	for (int i = 0; i < 72; i += 2)
 		sum = (uint16_t)(sum + sl_le16(b + i));
 	sl_put_le16(b + 50, (uint16_t)-sum);
 	ASSERT_OK(sl_uuid_parse("aaf32c78-947b-439a-a180-2e144ec37792", &g));
 	sl_uuid_to_guid(&g, b + STORE_OFF);
-	sl_put_le32(b + STORE_OFF + 16, STORE_SIZE);
+	sl_put_le32(b + STORE_OFF + 16, store_size);
 	b[STORE_OFF + 20] = 0x5a;
 	b[STORE_OFF + 21] = 0xfe;
 	memset(b + STORE_OFF + 22, 0, 6);
 	/* FTW working block header (edk2 FaultTolerantWrite.h). */
 	ASSERT_OK(sl_uuid_parse("9e58292b-7c68-497d-a0ce-6500fd9f1b95", &g));
-	sl_uuid_to_guid(&g, b + FTW_OFF);
-	b[FTW_OFF + 20] = 0xfe;
-	sl_put_le64(b + FTW_OFF + 24, BLOCK - 32);
-	memcpy(h, b + FTW_OFF, 32);
+	sl_uuid_to_guid(&g, b + ftw_off);
+	b[ftw_off + 20] = 0xfe;
+	sl_put_le64(b + ftw_off + 24, BLOCK - 32);
+	memcpy(h, b + ftw_off, 32);
 	h[20] = 0xff;
-	sl_put_le32(b + FTW_OFF + 16, sl_crc32(0, h, 32));
+	sl_put_le32(b + ftw_off + 16, sl_crc32(0, h, 32));
 	return b;
+}
+
+/*
+ * A fresh variable store laid out as SPEC.md §3.5 describes Debian's
+ * OVMF_VARS_4M.fd (test `template_matches_debian` checks it byte for byte).
+ */
+static uint8_t *make_template(void)
+{
+	return make_volume(FV_SIZE, STORE_SIZE, FTW_OFF);
 }
 
 static void fix_fv_checksum(uint8_t *b)
@@ -406,6 +416,71 @@ TEST(dead_variables_need_only_bounds)
 	ASSERT_FALSE(sl_efi_variable_live(&s.vars[0]));
 	ASSERT_TRUE(sl_efi_variable_live(&s.vars[1]));
 	sl_varstore_done(&s);
+}
+
+/*
+ * edk2 updates a variable by adding the new copy and then deleting the old one,
+ * so an added copy beside one in deleted transition (0x3e) is a valid store, and
+ * enrollment keeps only the added one. Two copies in transition are not valid:
+ * enrolling over such a store wrote the variable twice, both added, into a store
+ * that did not decode again (corpus/varstore/bad-duplicate-in-transition).
+ */
+TEST(duplicates_in_deleted_transition)
+{
+	_cleanup_free_ uint8_t *t = make_template(), *b = malloc(FV_SIZE), *out = NULL;
+	SlSecureBootCert kek, db;
+	SlSecureBootKeys keys = test_keys(&kek, &db);
+	uint32_t pos = 100, p2;
+	size_t len;
+	SlVarStore s;
+
+	add_var(t, &pos, 0x3e, "Timeout", GLOBAL, 7, "\x05\x00", 2);
+	p2 = pos;
+	/* Added beside in transition, in either order: valid. */
+	memcpy(b, t, FV_SIZE);
+	add_var(b, &p2, 0x3f, "Timeout", GLOBAL, 7, "\x06\x00", 2);
+	ASSERT_OK(sl_varstore_decode(b, FV_SIZE, &s));
+	sl_varstore_done(&s);
+	/* Two in transition: refused, with the variable named. */
+	memcpy(b, t, FV_SIZE);
+	p2 = pos;
+	add_var(b, &p2, 0x3e, "Timeout", GLOBAL, 7, "\x07\x00", 2);
+	sl_error_clear();
+	ASSERT_ERR(sl_varstore_decode(b, FV_SIZE, &s), -EBADMSG);
+	ASSERT_TRUE(strstr(sl_error_message(-EBADMSG), "variable Timeout is stored twice"));
+	ASSERT_ERR(sl_varstore_enroll(b, FV_SIZE, &keys, &out, &len), -EBADMSG);
+	/* One in transition of another vendor is another variable. */
+	memcpy(b, t, FV_SIZE);
+	p2 = pos;
+	add_var(b, &p2, 0x3e, "Timeout", IMGSEC, 7, "\x07\x00", 2);
+	ASSERT_OK(sl_varstore_enroll(b, FV_SIZE, &keys, &out, &len));
+	ASSERT_OK(sl_varstore_decode(out, len, &s));
+	ASSERT_EQ(s.n_vars, 2 + 5);
+	sl_varstore_done(&s);
+}
+
+/* Every header is counted against the cap, dead ones too (a 64 MiB volume of
+ * 60-byte headers would otherwise be a million of them, compared pairwise). */
+TEST(variable_count_cap)
+{
+	/* 1 MiB: a 0xfefb8-byte store, the FTW working block in the last 4 KiB. */
+	_cleanup_free_ uint8_t *t = make_volume(0x100000, 0xfefb8, 0xff000);
+	uint32_t pos = 100;
+	SlVarStore s;
+	size_t n;
+
+	ASSERT_OK(sl_varstore_decode(t, 0x100000, &s));
+	sl_varstore_done(&s);
+	for (n = 0; n < SL_VARSTORE_MAX_VARS; n++)
+		add_var(t, &pos, 0x3c, "", GLOBAL, 0, "", 0); /* deleted, 64 bytes */
+	ASSERT_TRUE(pos < STORE_OFF + 0xfefb8 - 64);
+	ASSERT_OK(sl_varstore_decode(t, 0x100000, &s));
+	ASSERT_EQ(s.n_vars, SL_VARSTORE_MAX_VARS);
+	sl_varstore_done(&s);
+	add_var(t, &pos, 0x3f, "X", GLOBAL, 7, "", 0);
+	sl_error_clear();
+	ASSERT_ERR(sl_varstore_decode(t, 0x100000, &s), -E2BIG);
+	ASSERT_TRUE(strstr(sl_error_message(-E2BIG), "more than 8192 variables"));
 }
 
 TEST(x509_load)
