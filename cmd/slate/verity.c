@@ -506,14 +506,14 @@ static int verity_dump(int argc, char **argv)
 static const SlCommand verity_format_cmd = {
 	.name = "format",
 	.summary = "Build a hash tree for DATA into HASH and print its root hash.",
-	.usage = "verity format [OPTIONS] DATA HASH\n\n" COMMON_OPTIONS,
+	.usage = "[OPTIONS] DATA HASH\n\n" COMMON_OPTIONS,
 	.run = verity_format,
 };
 
 static const SlCommand verity_verify_cmd = {
 	.name = "verify",
 	.summary = "Check DATA and HASH against ROOTHASH; name the first corrupted block.",
-	.usage = "verity verify [OPTIONS] DATA HASH [ROOTHASH]\n\n"
+	.usage = "[OPTIONS] DATA HASH [ROOTHASH]\n\n"
 		 "With a superblock the parameters are read from it (options given must agree).\n"
 		 "Exit 1 naming the data or hash block when anything does not "
 		 "match.\n\n" COMMON_OPTIONS,
@@ -523,7 +523,7 @@ static const SlCommand verity_verify_cmd = {
 static const SlCommand verity_dump_cmd = {
 	.name = "dump",
 	.summary = "Print the verity superblock of HASH.",
-	.usage = "verity dump [--hash-offset=BYTES] [-o json|table] HASH\n",
+	.usage = "[--hash-offset=BYTES] [-o json|table] HASH\n",
 	.run = verity_dump,
 };
 

@@ -231,6 +231,10 @@ rm -f h
 root=$("$SLATE" verity format -o json --salt=0011 --uuid=12345678-9abc-def0-1234-56789abcdef0 \
 	d h2 | jq -r .root_hash)
 
+check "--help at every level" bash -c '"$SLATE" verity --help | grep -q "^  verify " &&
+	"$SLATE" verity format --help | grep -q "^Usage: slate verity format \[OPTIONS\] DATA HASH$" &&
+	"$SLATE" verity verify --help | grep -q -- "--root-hash-file" &&
+	"$SLATE" verity dump --help | grep -q "^Usage: slate verity dump "'
 check "dump prints what veritysetup dump prints" \
 	diff <(veritysetup dump h) <("$SLATE" verity dump h)
 check "format -o json carries veritysetup's facts" bash -c '
