@@ -6,10 +6,12 @@
 #      a verified dm-verity device that cannot be written, /etc is the overlay;
 #   2. the same disk on NVMe, second boot: the same checks, and /etc kept what
 #      boot 1 wrote;
-#   3-7. a wrong usrhash=, no verity partition, a corrupted /usr block, an
-#      initramfs without erofs, and dm_verity.require_signatures=1 without a
-#      signature: each ends with its own console line and the emergency policy
-#      (slate.emergency=halt here, so QEMU exits), never systemd, never a hang.
+#   3-8. a wrong usrhash=, no verity partition, a corrupted /usr block, an
+#      initramfs without erofs, dm_verity.require_signatures=1 without a
+#      signature, and a root-hash signature by a key the kernel does not trust
+#      (it reaches the kernel through the keyring, which refuses it): each ends
+#      with its own console line and the emergency policy (slate.emergency=halt
+#      here, so QEMU exits), never systemd, never a hang.
 . "$SLATE_SRCDIR/tests/lib.sh"
 . "$SLATE_SRCDIR/tests/vm/lib.sh"
 tmp=$(tap_tmpdir)
@@ -27,6 +29,16 @@ check "slate initrd build" "$SLATE" initrd build --modules-dir "$mdir" --module 
 	-o "$tmp/initrd.img"
 check "slate initrd build without erofs" "$SLATE" initrd build --modules-dir "$mdir" \
 	--module virtio_blk,dm-verity,overlay -o "$tmp/initrd-no-erofs.img"
+
+# A root-hash signature (SPEC.md §1.7) by a key no kernel keyring holds.
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=untrusted -days 1 \
+	-keyout "$tmp/untrusted.key" -out "$tmp/untrusted.crt" 2>/dev/null
+printf %s "$hash" >"$tmp/roothash.txt"
+openssl smime -sign -nocerts -noattr -binary -in "$tmp/roothash.txt" -inkey "$tmp/untrusted.key" \
+	-signer "$tmp/untrusted.crt" -outform der -out "$tmp/roothash.p7s"
+check "slate initrd build with a root-hash signature" "$SLATE" initrd build \
+	--modules-dir "$mdir" --module "$mods" --roothash-sig "$tmp/roothash.p7s" \
+	-o "$tmp/initrd-signed.img"
 
 # The broken disks, made before the first boot changes the good one.
 cp --sparse=always "$dir/disk.img" "$tmp/no-verity.img"
@@ -149,4 +161,10 @@ fails unsigned "$tmp/initrd.img" "usrhash=$hash dm_verity.require_signatures=1" 
 	'slate-init: FAILED: dm-verity requires a root-hash signature and none was found.*powering off'
 console_check "unsigned: require_signatures=1 reached dm-verity through finit_module" \
 	'slate-init: loaded module dm_verity \(require_signatures=1\)'
+fails untrusted-sig "$tmp/initrd-signed.img" "usrhash=$hash" "$dir/disk.img" \
+	'slate-init: FAILED: dm-verity found no trusted key for the root-hash signature from /slate/usr.roothash.p7s.*powering off'
+console_check "untrusted-sig: the table names the signature's key" \
+	'slate-init: dm-verity table: .* 3 restart_on_corruption root_hash_sig_key_desc slate:usr:'
+console_check "untrusted-sig: the kernel found the key and checked the signature" \
+	'verity: Root hash verification failed \(-ENOKEY\)'
 tap_done
