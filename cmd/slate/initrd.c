@@ -12,8 +12,8 @@
 #include "commands.h"
 
 static const char build_usage[] =
-	"initrd build --modules-dir DIR --module NAME... [--compress zstd|none]\n"
-	"             [--init FILE] [--kernel-version V] [--roothash-sig FILE] -o FILE\n"
+	"--modules-dir DIR --module NAME... [--compress zstd|none] [--init FILE]\n"
+	"                          [--kernel-version V] [--roothash-sig FILE] -o FILE\n"
 	"\n"
 	"Options:\n"
 	"  --modules-dir DIR      the kernel's modules, e.g. "

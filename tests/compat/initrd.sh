@@ -96,7 +96,12 @@ done <"$tmp/x/lib/modules/$kver/modules.dep"
 check "modules.dep holds the kernel's lines for just these modules" test "$bad" -eq 0 -a \
 	"$(wc -l <"$tmp/x/lib/modules/$kver/modules.dep")" -eq 8
 
-# ---- refusals ----
+# ---- usage and refusals ----
+if "$SLATE" initrd build --help | head -n 1 | grep -Eq '^Usage: slate initrd build --modules-dir DIR --module NAME'; then
+	ok "--help starts with the usage line"
+else
+	fail "--help starts with the usage line: $("$SLATE" initrd build --help | head -n 1)"
+fi
 refuse "an unknown module is refused, by name" 1 "module no_such_mod is neither in" \
 	"$SLATE" initrd build --modules-dir "$mdir" --module no_such_mod -o "$tmp/e.img"
 refuse "a dynamically linked /init is refused" 1 "PT_INTERP" \
