@@ -148,7 +148,13 @@ build_usr() {
 		--salt=5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a \
 		--uuid=0b1c2d3e-4f50-6172-8394-a5b6c7d8e9fa --root-hash-file="$tmp/roothash" >/dev/null
 	rm -rf "$tmp/root"
-	rm -rf "$usr"
+	# One /usr at a time: those of earlier versions of this script go.
+	for old in "$cache"/vm-init/usr-*; do
+		case $old in
+		*.tmp) ;;
+		*) rm -rf "$old" ;;
+		esac
+	done
 	mv "$tmp" "$usr"
 }
 
