@@ -24,6 +24,7 @@
 
 #define CHUNK_BYTES (1u << 20) /* work item: about 1 MiB of input */
 #define MAX_THREADS 256u
+#define NOT_A_READ  UINT64_MAX /* Pass.error_offset of a failure that was not a read */
 
 typedef enum PassMode {
 	PASS_WRITE, /* store each digest in its entry */
@@ -103,13 +104,13 @@ static void *pass_worker(void *arg)
 
 	r = verity_hasher_init(&h, ps->params);
 	if (r < 0) {
-		pass_fail(ps, r, 0);
+		pass_fail(ps, r, NOT_A_READ);
 		return NULL;
 	}
 	if (!ps->mem) {
 		buf = malloc(ps->chunk * ps->bs);
 		if (!buf) {
-			pass_fail(ps, -ENOMEM, 0);
+			pass_fail(ps, -ENOMEM, NOT_A_READ);
 			goto out;
 		}
 	}
@@ -137,7 +138,7 @@ static void *pass_worker(void *arg)
 		for (uint64_t i = 0; i < count; i++) {
 			r = verity_hasher_digest(&h, in + i * ps->bs, ps->bs, digest);
 			if (r < 0) {
-				pass_fail(ps, r, 0);
+				pass_fail(ps, r, NOT_A_READ);
 				goto out;
 			}
 			if (ps->mode == PASS_WRITE) {
@@ -183,6 +184,8 @@ static int pass_run(Pass *ps, unsigned threads)
 				 ps->error_offset);
 	if (ps->error == -ENOMEM || ps->error == -EOPNOTSUPP)
 		return ps->error;
+	if (ps->error && ps->error_offset == NOT_A_READ)
+		return sl_errorf(ps->error, "hashing failed (OpenSSL): %s", strerror(-ps->error));
 	if (ps->error)
 		return sl_errorf(ps->error, "read failed at offset %" PRIu64 ": %s",
 				 ps->error_offset, strerror(-ps->error));
