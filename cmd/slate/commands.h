@@ -17,6 +17,10 @@ extern const SlCommand sl_cmd_uki;
 extern const SlCommand sl_cmd_verify;
 extern const SlCommand sl_cmd_verity;
 
+/* The slate-init binary next to this slate (the build tree's), else the installed
+ * one; caller frees. Shared by `slate initrd build` and `slate build`. */
+char *sl_cli_default_init(void);
+
 /* One line per command, so that additions merge cleanly. */
 /* clang-format off */
 #define SLATE_COMMANDS \

@@ -35,7 +35,7 @@ static const char build_usage[] =
 	"overlay.";
 
 /* The slate-init next to this slate: the build tree's, else the installed one. */
-static char *default_init(void)
+char *sl_cli_default_init(void)
 {
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -138,7 +138,7 @@ static int build_run(int argc, char **argv)
 		o.mtime = (uint32_t)v;
 	}
 	if (!o.init) {
-		init = default_init();
+		init = sl_cli_default_init();
 		if (!init)
 			return sl_cli_failf("out of memory");
 		o.init = init;

@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "slate/cli.h"
 #include "slate/efivars.h"
 #include "slate/error.h"
@@ -47,6 +49,8 @@ typedef struct RunArgs {
 	const char *keys;
 	const char *tpm_state;
 	const char *console;
+	const char *ssh_key;	/* --ssh-key FILE */
+	const char *credential; /* its SMBIOS type 11 string (owned by run_run) */
 	uint64_t memory;
 	unsigned cpus;
 	unsigned ssh_port;
@@ -414,6 +418,10 @@ static int build_qemu_argv(const RunArgs *o, const char *qemu, const char *code,
 					o->ssh_port);
 	else
 		r = r ?: argv_add(a, "user,model=virtio-net-pci");
+	if (o->credential) {
+		r = r ?: argv_add(a, "-smbios");
+		r = r ?: argv_add(a, "type=11,value=%s", o->credential);
+	}
 	r = r ?: argv_add(a, "-serial");
 	if (con)
 		r = r ?: argv_add(a, "file:%s", con);
@@ -585,6 +593,10 @@ static const char run_usage[] =
 	"  --console FILE     write the serial console to FILE instead of the terminal\n"
 	"  --snapshot         leave IMAGE unchanged (writes go to a temporary overlay)\n"
 	"  --ssh-port N       forward 127.0.0.1:N to the guest's port 22\n"
+	"  --ssh-key FILE     let this public key (authorized_keys lines) log in as root: it\n"
+	"                     reaches the guest as the systemd credential\n"
+	"                     ssh.authorized_keys.root (SMBIOS type 11), nothing is written\n"
+	"                     to the image\n"
 	"  --no-network       no network card\n"
 	"  --no-reboot        exit when the guest reboots\n"
 	"  --accel WHAT       auto (default: KVM when it runs a guest, else TCG), kvm, tcg\n"
@@ -597,6 +609,41 @@ static const char run_usage[] =
 	"changed. On the terminal, Ctrl-A X quits. swtpm and the temporary files are\n"
 	"removed on every exit, including SIGINT, SIGTERM and SIGHUP.\n"
 	"Needs the Debian packages qemu-system-x86, ovmf and swtpm.";
+
+#define SSH_KEY_MAX (16u << 10)
+
+/*
+ * The SMBIOS type 11 string that hands the guest's systemd the credential
+ * ssh.authorized_keys.root (systemd's tmpfiles.d/provision.conf writes it to
+ * /root/.ssh/authorized_keys): "io.systemd.credential.binary:NAME=BASE64".
+ * Base64 has no commas, which QEMU's -smbios syntax would need doubled.
+ */
+static int ssh_key_credential(const char *path, char **ret)
+{
+	static const char prefix[] = "io.systemd.credential.binary:ssh.authorized_keys.root=";
+	_cleanup_free_ uint8_t *key = NULL;
+	char *out;
+	size_t len;
+	int r;
+
+	r = sl_read_file(path, SSH_KEY_MAX, &key, &len);
+	if (r < 0)
+		return sl_cli_failf("--ssh-key %s: %s", path, sl_error_message(r));
+	for (size_t i = 0; i < len; i++)
+		if ((key[i] < ' ' && key[i] != '\n') || key[i] >= 0x7f)
+			return sl_cli_failf("--ssh-key %s: not a public key (authorized_keys text)",
+					    path);
+	if (len == 0 || memmem(key, len, "PRIVATE KEY", 11))
+		return sl_cli_failf("--ssh-key %s: give the public key (.pub), not the private one",
+				    path);
+	out = malloc(sizeof(prefix) + 4 * ((len + 2) / 3) + 1);
+	if (!out)
+		return sl_cli_fail(NULL, -ENOMEM);
+	memcpy(out, prefix, sizeof(prefix) - 1);
+	EVP_EncodeBlock((unsigned char *)out + sizeof(prefix) - 1, key, (int)len);
+	*ret = out;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, RunArgs *o)
 {
@@ -611,6 +658,7 @@ static int parse_args(int argc, char **argv, RunArgs *o)
 		{ "console", required_argument, NULL, 'C' },
 		{ "snapshot", no_argument, NULL, 's' },
 		{ "ssh-port", required_argument, NULL, 'p' },
+		{ "ssh-key", required_argument, NULL, 'K' },
 		{ "no-network", no_argument, NULL, 'N' },
 		{ "no-reboot", no_argument, NULL, 'R' },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -664,6 +712,9 @@ static int parse_args(int argc, char **argv, RunArgs *o)
 			if (sl_parse_u64(optarg, 65535, &v) < 0 || v == 0)
 				return sl_cli_usage_error("--ssh-port: '%s' is not a port", optarg);
 			o->ssh_port = (unsigned)v;
+			break;
+		case 'K':
+			o->ssh_key = optarg;
 			break;
 		case 'N':
 			o->network = false;
@@ -767,7 +818,7 @@ static int run_run(int argc, char **argv)
 {
 	_cleanup_free_ char *qemu = NULL, *swtpm = NULL, *code = NULL, *tmpl = NULL;
 	_cleanup_free_ char *vars = NULL, *run_dir = NULL, *vars_copy = NULL, *state = NULL;
-	_cleanup_free_ char *sock = NULL;
+	_cleanup_free_ char *sock = NULL, *credential = NULL;
 	Argv qargs = { 0 }, sargs = { 0 };
 	sigset_t block, orig;
 	pid_t swtpm_pid = -1;
@@ -779,6 +830,12 @@ static int run_run(int argc, char **argv)
 		return ret;
 	if (access(o.image, R_OK | (o.snapshot ? 0 : W_OK)) < 0)
 		return sl_cli_failf("%s: %s", o.image, strerror(errno));
+	if (o.ssh_key) {
+		ret = ssh_key_credential(o.ssh_key, &credential);
+		if (ret != 0)
+			return ret;
+		o.credential = credential;
+	}
 	ret = find_tools(&o, &qemu, &swtpm, &code, &tmpl);
 	if (ret == 0)
 		ret = pick_vars(&o, &vars);
