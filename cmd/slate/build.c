@@ -6,6 +6,7 @@
 #include "slate/cli.h"
 #include "slate/error.h"
 #include "slate/strutil.h"
+#include "commands.h"
 
 static const char usage[] =
 	"[OPTIONS]\n"
@@ -33,8 +34,11 @@ static const char usage[] =
 	"version's date), so the same definition, packages and version give the same\n"
 	"/usr image, root hash and UKI.\n"
 	"\n"
-	"Outputs in DIR: usr.erofs (the EROFS /usr), sbom.spdx.json (SPDX 2.3),\n"
-	"packages.txt, build.log.";
+	"Outputs in DIR: slate.img (the disk) and slate.vars.fd (firmware variables with\n"
+	"the keys enrolled; `slate run DIR/slate.img` uses them), the release: usr.erofs,\n"
+	"usr.verity, slate.efi (signed UKI), release.json and release.json.sig (Ed25519);\n"
+	"usr.roothash, usr.roothash.p7s, pcr11.json (expected PCR 11), sbom.spdx.json\n"
+	"(SPDX 2.3), packages.txt, build.log.";
 
 typedef struct Progress {
 	bool tty;
@@ -106,6 +110,7 @@ static int run(int argc, char **argv)
 						 { "help", no_argument, NULL, 'h' },
 						 {} };
 	_cleanup_(sl_build_config_freep) SlBuildConfig *config = NULL;
+	_cleanup_free_ char *init = NULL;
 	const char *arg_config = NULL, *arg_output = "out", *arg_version = NULL;
 	const char *arg_channel = NULL, *arg_keys = NULL, *arg_export = NULL;
 	const char *arg_cache = getenv("SLATE_CACHE");
@@ -175,6 +180,9 @@ static int run(int argc, char **argv)
 			return sl_cli_fail(NULL, r);
 	}
 
+	init = sl_cli_default_init();
+	if (!init)
+		return sl_cli_fail(NULL, -ENOMEM);
 	sl_error_clear();
 	r = sl_build_run(
 		&(SlBuildOptions){
@@ -184,6 +192,7 @@ static int run(int argc, char **argv)
 			.channel = arg_channel,
 			.keys_dir = arg_keys,
 			.cache_dir = arg_cache,
+			.init_path = init,
 			.source_date_epoch = epoch,
 			.keep_work = arg_keep_work,
 			.progress = progress,
@@ -201,11 +210,9 @@ static int run(int argc, char **argv)
 	if (res.root_hash[0])
 		printf("  root hash  %s\n", res.root_hash);
 	if (res.development_keys)
-		fprintf(stderr,
-			"slate build: warning: signed with DEVELOPMENT keys from "
-			"%s/development-keys: "
-			"for testing only, never for production (use --keys)\n",
-			arg_cache);
+		printf("  keys       DEVELOPMENT keys from %s/development-keys: for testing only\n",
+		       arg_cache);
+	printf("Boot it: slate run %s/slate.img\n", arg_output);
 	return SL_EXIT_OK;
 }
 

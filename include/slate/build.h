@@ -143,6 +143,7 @@ typedef struct SlBuildOptions {
 	const char *channel;	     /* NULL: the definition's */
 	const char *keys_dir;	     /* NULL: development keys in cache_dir (created once) */
 	const char *cache_dir;	     /* packages, tool roots, development keys */
+	const char *init_path;	     /* the slate-init binary for the initramfs */
 	/* SOURCE_DATE_EPOCH; < 0: midnight UTC of the version's date. */
 	int64_t source_date_epoch;
 	bool keep_work; /* keep output_dir/.work (the tree and intermediate files) */
@@ -162,8 +163,12 @@ typedef struct SlBuildResult {
 
 /*
  * Build an image. Must run as root (mmdebstrap --mode=root; -EPERM otherwise). Writes
- * into output_dir: usr.erofs (the EROFS /usr), sbom.spdx.json, packages.txt and
- * build.log. On failure the message names the step and, for external programs, the
- * log file.
+ * into output_dir: slate.img (the disk), slate.vars.fd (OVMF variables with the
+ * build's PK, KEK and db enrolled: `slate run` picks it up), the release (usr.erofs,
+ * usr.verity, slate.efi, release.json, release.json.sig), usr.roothash and
+ * usr.roothash.p7s, pcr11.json, sbom.spdx.json, packages.txt and build.log. Without
+ * keys_dir, development keys are made once in cache_dir/development-keys (a
+ * SL_BUILD_WARNING says so). On failure the message names the step and, for
+ * external programs, the log file.
  */
 int sl_build_run(const SlBuildOptions *o, SlBuildResult *ret) _wur_;

@@ -6,6 +6,7 @@
 
 #include "slate/build.h"
 #include "slate/uuid.h"
+#include "slate/verity.h"
 
 /* ---- running programs ------------------------------------------------------------ */
 
@@ -120,6 +121,7 @@ typedef struct SlBuild {
 	const char *channel;
 	int64_t epoch; /* SOURCE_DATE_EPOCH */
 	char epoch_env[48];
+	char e2fs_time_env[48];
 
 	char *out;	/* output directory */
 	char *work;	/* out/.work */
@@ -142,6 +144,7 @@ typedef struct SlBuild {
 
 	uint8_t root_hash[32];
 	char root_hash_hex[65];
+	SlVerityParams verity; /* of usr.verity */
 	uint64_t usr_size;
 
 	/* progress */
@@ -166,6 +169,13 @@ int sl_build_bootstrap(SlBuild *b) _wur_;
 int sl_build_postprocess(SlBuild *b) _wur_;
 int sl_build_erofs(SlBuild *b) _wur_;
 int sl_build_esp(SlBuild *b, const char *uki, const char *esp_path) _wur_;
+int sl_build_verity(SlBuild *b) _wur_;
+int sl_build_sign_roothash(SlBuild *b) _wur_;
+int sl_build_initrd(SlBuild *b) _wur_;
+int sl_build_uki(SlBuild *b) _wur_;
+int sl_build_pcr(SlBuild *b) _wur_;
+int sl_build_vars(SlBuild *b) _wur_;
+int sl_build_disk(SlBuild *b, const char *esp_path) _wur_;
 
 /* A value derived from the image id, version and what ("erofs-uuid", ...): the
  * same build gives the same UUIDs and salts, different builds different ones. */

@@ -19,7 +19,7 @@
 #include "slate/fileio.h"
 #include "slate/strutil.h"
 
-#define DEFAULT_DISK_SIZE (4ull << 30)
+#define DEFAULT_DISK_SIZE (3ull << 30)
 /* ESP 256 MiB + two /usr slots of 1 GiB + 64 MiB + at least 256 MiB for ROOT,
  * plus GPT overhead (DESIGN.md, Disk layout). */
 #define MIN_DISK_SIZE ((256ull << 20) + 2 * ((1ull << 30) + (64ull << 20)) + (256ull << 20))

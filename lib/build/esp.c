@@ -68,8 +68,11 @@ int sl_build_esp(SlBuild *b, const char *uki, const char *esp)
 	snprintf(size, sizeof(size), "%u", ESP_SIZE_KIB);
 	(void)unlink(esp);
 	{
-		const char *argv[] = { "mkfs.vfat", "-C", "-F",	 "32", "-n", "EFI-SYSTEM", "-i",
-				       volid,	    "-S", "512", esp,  size, NULL };
+		/* --invariant fixes what mkfs.vfat would take from the clock (the volume
+		 * label's timestamp); -i after it sets our derived volume ID. */
+		const char *argv[] = { "mkfs.vfat",  "-C",	    "-F", "32",	 "-n",
+				       "EFI-SYSTEM", "--invariant", "-i", volid, "-S",
+				       "512",	     esp,	    size, NULL };
 
 		r = sl_build_spawn(b, argv, -1);
 		if (r < 0)

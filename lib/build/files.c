@@ -146,44 +146,90 @@ int sl_copy_file(const char *src, const char *dst, mode_t mode)
 	return 0;
 }
 
+/* Feed n bytes of fd at off into ctx. */
+static int hash_range(EVP_MD_CTX *ctx, int fd, uint8_t *buf, uint64_t off, uint64_t n)
+{
+	while (n > 0) {
+		size_t k = (size_t)MIN(n, (uint64_t)(1u << 20));
+		int r = sl_pread_all(fd, buf, k, off);
+
+		if (r < 0)
+			return r;
+		if (!EVP_DigestUpdate(ctx, buf, k))
+			return -EIO;
+		off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Feed n zero bytes into ctx (a hole: nothing to read). */
+static int hash_zeros(EVP_MD_CTX *ctx, const uint8_t *zeros, uint64_t n)
+{
+	while (n > 0) {
+		size_t k = (size_t)MIN(n, (uint64_t)(1u << 20));
+
+		if (!EVP_DigestUpdate(ctx, zeros, k))
+			return -EIO;
+		n -= k;
+	}
+	return 0;
+}
+
 int sl_sha256_file(const char *path, uint8_t ret_digest[static 32], uint64_t *ret_size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ uint8_t *buf = NULL, *zeros = NULL;
 	EVP_MD_CTX *ctx = NULL;
-	uint64_t total = 0;
+	uint64_t size, off = 0;
 	unsigned len = 32;
-	int r = 0;
+	int r;
 
 	if (fd < 0)
 		return sl_errorf(-errno, "cannot read %s: %s", path, strerror(errno));
+	r = sl_fd_size(fd, &size);
+	if (r < 0)
+		return sl_error_prefix(r, "%s: ", path);
 	buf = malloc(1u << 20);
+	zeros = calloc(1, 1u << 20);
 	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	if (!buf || !zeros || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (;;) {
-		ssize_t n = read(fd, buf, 1u << 20);
+	/* Disk images are sparse: hash their holes without reading them. */
+	while (off < size && r >= 0) {
+		off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = sl_errorf(-errno, "cannot read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
+		if (data < 0 && errno == ENXIO) {
+			r = hash_zeros(ctx, zeros, size - off);
+			off = size;
 			break;
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
-			r = -EIO;
-			goto out;
 		}
-		total += (uint64_t)n;
+		if (data < 0) {
+			/* No SEEK_DATA here: read everything. */
+			r = hash_range(ctx, fd, buf, off, size - off);
+			off = size;
+			break;
+		}
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		r = hash_zeros(ctx, zeros, (uint64_t)data - off);
+		if (r >= 0)
+			r = hash_range(ctx, fd, buf, (uint64_t)data, (uint64_t)(hole - data));
+		off = (uint64_t)hole;
 	}
-	if (!EVP_DigestFinal_ex(ctx, ret_digest, &len))
+	if (r < 0) {
+		r = sl_errorf(r, "cannot read %s: %s", path, strerror(-r));
+		goto out;
+	}
+	if (!EVP_DigestFinal_ex(ctx, ret_digest, &len)) {
 		r = -EIO;
-	else if (ret_size)
-		*ret_size = total;
+		goto out;
+	}
+	if (ret_size)
+		*ret_size = size;
 out:
 	EVP_MD_CTX_free(ctx);
 	return r;

@@ -11,6 +11,7 @@
 #include "slate/fileio.h"
 #include "slate/hex.h"
 #include "slate/release.h"
+#include "slate/sign.h"
 #include "slate/strutil.h"
 
 double sl_build_now(void)
@@ -55,7 +56,10 @@ void sl_build_log(SlBuild *b, const char *fmt, ...)
 
 int sl_build_spawn(SlBuild *b, const char *const *argv, int stdout_fd)
 {
-	const char *env[] = { b->epoch_env, "LC_ALL=C.UTF-8", "MTOOLS_SKIP_CHECK=1", NULL };
+	/* mke2fs takes its clock from E2FSPROGS_FAKE_TIME (e2fsprogs 1.47.0 has no
+	 * SOURCE_DATE_EPOCH); mtools honours SOURCE_DATE_EPOCH. */
+	const char *env[] = { b->epoch_env, b->e2fs_time_env, "LC_ALL=C.UTF-8",
+			      "MTOOLS_SKIP_CHECK=1", NULL };
 	SlSpawn s = {
 		.argv = argv,
 		.env_add = env,
@@ -103,13 +107,45 @@ int sl_build_derive_uuid(const SlBuild *b, const char *what, SlUuid *ret)
 
 /* ---- steps ------------------------------------------------------------------------------ */
 
-static const char *const key_files[] = { "PK.key", "PK.crt", "KEK.key",	    "KEK.crt",
-					 "db.key", "db.crt", "release.key", "release.pub" };
+static void warn(SlBuild *b, const char *fmt, ...) _printf_(2, 3);
+static void warn(SlBuild *b, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return;
+	sl_build_log(b, "warning: %s", msg);
+	if (b->o->progress)
+		b->o->progress(b->o->userdata, SL_BUILD_WARNING, b->step, b->n_steps, msg, 0);
+}
 
 static int step_keys(SlBuild *b)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(key_files); i++) {
-		_cleanup_free_ char *p = sl_asprintf("%s/%s", b->keys, key_files[i]);
+	int r;
+
+	/* Development keys: made once, in a directory whose name says what they are. */
+	if (b->dev_keys && access(b->keys, F_OK) < 0) {
+		r = sl_sign_keys_create(
+			b->keys, &(SlKeysOptions){
+					 .subject = "Slate DEVELOPMENT key (not for production)",
+					 .days = 3650,
+				 });
+		if (r < 0)
+			return sl_error_prefix(r, "making development keys in %s: ", b->keys);
+		sl_build_log(b, "made development keys in %s", b->keys);
+	}
+	if (b->dev_keys)
+		warn(b,
+		     "signing with DEVELOPMENT keys from %s: anyone with this machine's cache "
+		     "can sign for these images; use --keys for anything but testing",
+		     b->keys);
+	for (size_t i = 0; sl_sign_key_files[i]; i++) {
+		_cleanup_free_ char *p = sl_asprintf("%s/%s", b->keys, sl_sign_key_files[i]);
 
 		if (!p)
 			return -ENOMEM;
@@ -122,24 +158,109 @@ static int step_keys(SlBuild *b)
 	return 0;
 }
 
-static int step_tools(SlBuild *b)
+static int step_esp(SlBuild *b)
 {
-	return sl_build_tools_root(b);
+	_cleanup_free_ char *esp = sl_build_work_path(b, "esp.fat");
+	_cleanup_free_ char *uki = sl_build_out_path(b, "slate.efi");
+
+	if (!esp || !uki)
+		return -ENOMEM;
+	return sl_build_esp(b, uki, esp);
 }
 
-static int step_packages(SlBuild *b)
+static int step_disk(SlBuild *b)
 {
-	return sl_build_bootstrap(b);
+	_cleanup_free_ char *esp = sl_build_work_path(b, "esp.fat");
+	int r;
+
+	if (!esp)
+		return -ENOMEM;
+	r = sl_build_disk(b, esp);
+	if (r < 0)
+		return r;
+	return sl_build_vars(b);
 }
 
-static int step_postprocess(SlBuild *b)
-{
-	return sl_build_postprocess(b);
-}
+/* The release (DESIGN.md, Updates): what an update installs, described and signed. */
+static const struct {
+	const char *role;
+	const char *file;
+} release_artifacts[] = {
+	{ "usr", "usr.erofs" },
+	{ "usr-verity", "usr.verity" },
+	{ "uki", "slate.efi" },
+	{ "usr-roothash-signature", "usr.roothash.p7s" },
+};
 
-static int step_erofs(SlBuild *b)
+static int step_release(SlBuild *b)
 {
-	return sl_build_erofs(b);
+	SlReleaseArtifact arts[ARRAY_SIZE(release_artifacts)];
+	_cleanup_free_ char *json_path = sl_build_out_path(b, "release.json");
+	_cleanup_free_ char *sig_path = sl_build_out_path(b, "release.json.sig");
+	_cleanup_free_ char *key = sl_asprintf("%s/release.key", b->keys);
+	_cleanup_free_ char *pub = sl_asprintf("%s/release.pub", b->keys);
+	_cleanup_free_ char *salt = NULL, *text = NULL;
+	char uuid[SL_UUID_STRING_MAX];
+	uint8_t sig[SL_RELEASE_SIGNATURE_SIZE];
+	size_t text_len = 0;
+	FILE *f;
+	int r;
+
+	if (!json_path || !sig_path || !key || !pub)
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(release_artifacts); i++) {
+		_cleanup_free_ char *p = sl_build_out_path(b, release_artifacts[i].file);
+
+		if (!p)
+			return -ENOMEM;
+		arts[i].role = release_artifacts[i].role;
+		arts[i].file = release_artifacts[i].file;
+		r = sl_sha256_file(p, arts[i].sha256, &arts[i].size);
+		if (r < 0)
+			return r;
+	}
+	salt = sl_hex_encode_alloc(b->verity.salt, b->verity.salt_size);
+	if (!salt)
+		return -ENOMEM;
+	sl_uuid_format(&b->verity.uuid, uuid);
+	f = open_memstream(&text, &text_len);
+	if (!f)
+		return -ENOMEM;
+	r = sl_release_manifest_write(f, &(SlReleaseManifest){
+						 .id = b->c->id,
+						 .version = b->version,
+						 .channel = b->channel,
+						 .architecture = "x86-64",
+						 .root_hash = b->root_hash_hex,
+						 .created = b->epoch,
+						 .verity = {
+							 .algorithm = b->verity.algorithm,
+							 .hash_type = b->verity.hash_type,
+							 .data_block_size = b->verity.data_block_size,
+							 .hash_block_size = b->verity.hash_block_size,
+							 .data_blocks = b->verity.data_blocks,
+							 .hash_offset = b->verity.hash_offset,
+							 .salt_hex = salt,
+							 .uuid = uuid,
+						 },
+						 .artifacts = arts,
+						 .n_artifacts = ARRAY_SIZE(arts),
+					 });
+	if (fclose(f) != 0 && r >= 0)
+		r = -EIO;
+	if (r < 0)
+		return r;
+	r = sl_release_sign(key, text, text_len, sig);
+	if (r < 0)
+		return r;
+	/* Check it with the public half that ships in /usr before anyone else does. */
+	r = sl_release_verify(pub, text, text_len, sig);
+	if (r < 0)
+		return sl_error_prefix(r, "release.key and release.pub do not match: ");
+	r = sl_write_file(json_path, text, text_len, 0644);
+	if (r < 0)
+		return r;
+	return sl_write_file(sig_path, sig, sizeof(sig), 0644);
 }
 
 static int write_packages_txt(SlBuild *b)
@@ -163,8 +284,9 @@ static int write_packages_txt(SlBuild *b)
 
 /* The artifacts the SBOM lists, in output order. */
 static const char *const sbom_files[] = {
-	"usr.erofs",
-	"packages.txt",
+	"slate.img",	    "slate.vars.fd",	"usr.erofs",	"usr.verity",
+	"usr.roothash",	    "usr.roothash.p7s", "slate.efi",	"release.json",
+	"release.json.sig", "pcr11.json",	"packages.txt",
 };
 
 static int step_sbom(SlBuild *b)
@@ -222,10 +344,18 @@ typedef struct Step {
 
 static const Step steps[] = {
 	{ "Checking the keys", step_keys },
-	{ "Preparing the tools root", step_tools },
-	{ "Installing the packages (mmdebstrap)", step_packages },
-	{ "Post-processing the tree", step_postprocess },
-	{ "Making the EROFS /usr", step_erofs },
+	{ "Preparing the tools root", sl_build_tools_root },
+	{ "Installing the packages (mmdebstrap)", sl_build_bootstrap },
+	{ "Post-processing the tree", sl_build_postprocess },
+	{ "Making the EROFS /usr", sl_build_erofs },
+	{ "Hashing /usr (dm-verity)", sl_build_verity },
+	{ "Signing the root hash", sl_build_sign_roothash },
+	{ "Making the initramfs (slate-init)", sl_build_initrd },
+	{ "Building and signing the UKI and systemd-boot", sl_build_uki },
+	{ "Predicting PCR 11", sl_build_pcr },
+	{ "Making the ESP", step_esp },
+	{ "Writing the disk image and firmware variables", step_disk },
+	{ "Signing the release manifest", step_release },
 	{ "Writing the SBOM", step_sbom },
 };
 
@@ -293,6 +423,8 @@ static int setup(SlBuild *b, const SlBuildOptions *o)
 	 * same image. */
 	b->epoch = o->source_date_epoch >= 0 ? o->source_date_epoch : (int64_t)date;
 	snprintf(b->epoch_env, sizeof(b->epoch_env), "SOURCE_DATE_EPOCH=%lld", (long long)b->epoch);
+	snprintf(b->e2fs_time_env, sizeof(b->e2fs_time_env), "E2FSPROGS_FAKE_TIME=%lld",
+		 (long long)b->epoch);
 
 	b->cache = sl_strdup(o->cache_dir);
 	if (!b->cache)

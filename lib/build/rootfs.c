@@ -70,12 +70,26 @@ static int mmdebstrap_common(SlBuild *b, SlArgv *a)
 	/* Keep the essential packages' .debs in the archive directory so that the
 	 * sync-out below saves them too. */
 	sl_argv_push(a, "--skip=essential/unlink");
+	/* Hard links, not copies, where the cache and the tree share a file system:
+	 * apt and dpkg only ever replace these files (rename), never write into them. */
 	sl_argv_push(a, "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/ "
 			"\"$1\"/var/lib/apt/lists/");
-	sl_argv_pushf(a, "--setup-hook=sync-in %s /var/cache/apt/archives/", debs);
-	sl_argv_pushf(a, "--setup-hook=sync-in %s /var/lib/apt/lists/", lists);
-	sl_argv_pushf(a, "--customize-hook=sync-out /var/cache/apt/archives %s", debs);
-	sl_argv_pushf(a, "--customize-hook=sync-out /var/lib/apt/lists %s", lists);
+	sl_argv_pushf(a,
+		      "--setup-hook=cp -al %s/. \"$1\"/var/cache/apt/archives/ 2>/dev/null || "
+		      "cp -a %s/. \"$1\"/var/cache/apt/archives/",
+		      debs, debs);
+	sl_argv_pushf(a,
+		      "--setup-hook=cp -al %s/. \"$1\"/var/lib/apt/lists/ 2>/dev/null || "
+		      "cp -a %s/. \"$1\"/var/lib/apt/lists/",
+		      lists, lists);
+	sl_argv_pushf(a,
+		      "--customize-hook=cp -alf \"$1\"/var/cache/apt/archives/. %s/ 2>/dev/null || "
+		      "cp -af \"$1\"/var/cache/apt/archives/. %s/",
+		      debs, debs);
+	sl_argv_pushf(a,
+		      "--customize-hook=cp -alf \"$1\"/var/lib/apt/lists/. %s/ 2>/dev/null || "
+		      "cp -af \"$1\"/var/lib/apt/lists/. %s/",
+		      lists, lists);
 	return sl_argv_done(a);
 }
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include "../../lib/build/build-internal.h"
@@ -38,7 +40,7 @@ TEST(default_definition_parses)
 	ASSERT_STREQ(c->files, "/img/files");
 	ASSERT_TRUE(c->mirror == NULL); /* Debian's default mirror */
 	ASSERT_TRUE(c->strip_setuid);
-	ASSERT_UEQ(c->disk_size, 4ull << 30);
+	ASSERT_UEQ(c->disk_size, 3ull << 30);
 	ASSERT_TRUE(list_has(&c->lists[SL_BUILD_LIST_PACKAGES], "linux-image-cloud-amd64"));
 	ASSERT_TRUE(list_has(&c->lists[SL_BUILD_LIST_PACKAGES], "containerd"));
 	ASSERT_TRUE(list_has(&c->lists[SL_BUILD_LIST_PACKAGES], "openssh-server"));
@@ -345,4 +347,38 @@ TEST(sbom_spdx)
 	ASSERT_TRUE(strstr(out, "\"relationshipType\": \"CONTAINS\""));
 	free(out);
 	sl_package_list_free(&l);
+}
+
+TEST(sha256_of_sparse_files)
+{
+	_cleanup_free_ char *path = sl_asprintf("%s/sparse", sl_test_tmpdir());
+	_cleanup_free_ uint8_t *whole = calloc(1, 5u << 20);
+	uint8_t got[32], want[32];
+	unsigned len = 32;
+	uint64_t size;
+	int fd;
+
+	ASSERT_TRUE(whole);
+	/* hole, data across a 1 MiB boundary, hole, data at the very end */
+	memset(whole + 1048570, 0xab, 20);
+	memcpy(whole + (5u << 20) - 3, "end", 3);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(ftruncate(fd, 5u << 20), 0);
+	ASSERT_OK(sl_pwrite_all(fd, whole + 1048570, 20, 1048570));
+	ASSERT_OK(sl_pwrite_all(fd, "end", 3, (5u << 20) - 3));
+	close(fd);
+	ASSERT_OK(sl_sha256_file(path, got, &size));
+	ASSERT_UEQ(size, 5u << 20);
+	ASSERT_EQ(EVP_Digest(whole, 5u << 20, want, &len, EVP_sha256(), NULL), 1);
+	ASSERT_MEMEQ(got, want, 32);
+	/* all hole */
+	fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(ftruncate(fd, 3u << 20), 0);
+	close(fd);
+	ASSERT_OK(sl_sha256_file(path, got, NULL));
+	memset(whole, 0, 3u << 20);
+	ASSERT_EQ(EVP_Digest(whole, 3u << 20, want, &len, EVP_sha256(), NULL), 1);
+	ASSERT_MEMEQ(got, want, 32);
 }
