@@ -55,15 +55,50 @@ static int mount_api(const InitOps *ops, InitError *e)
 	return 0;
 }
 
+/* Everything from the partitions to the hand-over (cfg parsed, modules loaded). */
+static int boot_usr(const InitOps *ops, const InitConfig *cfg, InitMeasure *measure, InitError *e)
+{
+	InitDisks disks = { 0 };
+	InitVerity verity = { 0 };
+	InitFound found;
+	SlDmOps dm;
+	int r;
+
+	r = init_check_kernel(ops, cfg, &dm, e);
+	if (r < 0)
+		return r;
+	r = init_wait_partitions(ops, cfg, &disks, &found, e);
+	if (r >= 0)
+		r = init_setup_verity(ops, &dm, cfg, &found, &verity, e);
+	if (r >= 0)
+		r = init_mount_root(ops, cfg, found.root, e);
+	init_disks_done(&disks);
+	/* slate-init's own reads of /usr happen here, while a corrupted block fails
+	 * the read; only then does the configured corruption mode take over. */
+	if (r >= 0)
+		r = init_mount_usr_and_etc(ops, &dm, e);
+	if (r >= 0)
+		r = init_verity_arm(ops, &dm, cfg, &verity, e);
+	init_verity_done(&verity);
+	if (r < 0)
+		return r;
+
+	/* The last measurement of the initrd, just before systemd takes over. */
+	init_measure_phase(ops, measure, INIT_PHASE_LEAVE);
+	init_measure_done(ops, measure);
+	init_info(ops, "switching root to %s and starting %s (%llu ms after the kernel started)",
+		  INIT_SYSROOT, INIT_SYSTEMD, (unsigned long long)ops->now_ms(ops->userdata));
+	r = ops->switch_root(ops->userdata, INIT_SYSROOT, INIT_SYSTEMD);
+	return init_fail(e, INIT_FAIL_SWITCH_ROOT, r, "switching to %s and executing %s: %s",
+			 INIT_SYSROOT, INIT_SYSTEMD, strerror(-r));
+}
+
 int init_boot(const InitOps *ops, InitConfig *cfg, InitError *e)
 {
 	_cleanup_free_ char *cmdline = NULL;
-	InitDisks disks = { 0 };
-	InitFound found;
-	SlDmOps dm;
+	InitMeasure measure = { 0 };
 	char desc[512];
 	size_t len;
-	dev_t usr;
 	int r;
 
 	init_config_defaults(cfg);
@@ -97,25 +132,10 @@ int init_boot(const InitOps *ops, InitConfig *cfg, InitError *e)
 	r = init_load_modules(ops, cmdline, e);
 	if (r < 0)
 		return r;
-	r = init_check_kernel(ops, cfg, &dm, e);
-	if (r < 0)
-		return r;
-
-	r = init_wait_partitions(ops, cfg, &disks, &found, e);
-	if (r >= 0)
-		r = init_setup_verity(ops, &dm, cfg, &found, &usr, e);
-	if (r >= 0)
-		r = init_mount_root(ops, cfg, found.root, e);
-	init_disks_done(&disks);
-	if (r < 0)
-		return r;
-	r = init_mount_usr_and_etc(ops, e);
-	if (r < 0)
-		return r;
-
-	init_info(ops, "switching root to %s and starting %s (%llu ms after the kernel started)",
-		  INIT_SYSROOT, INIT_SYSTEMD, (unsigned long long)ops->now_ms(ops->userdata));
-	r = ops->switch_root(ops->userdata, INIT_SYSROOT, INIT_SYSTEMD);
-	return init_fail(e, INIT_FAIL_SWITCH_ROOT, r, "switching to %s and executing %s: %s",
-			 INIT_SYSROOT, INIT_SYSTEMD, strerror(-r));
+	/* systemd-pcrphase-initrd.service's first word, as early as the TPM (built
+	 * in) and efivarfs (a module) allow. */
+	init_measure_phase(ops, &measure, INIT_PHASE_ENTER);
+	r = boot_usr(ops, cfg, &measure, e);
+	init_measure_done(ops, &measure);
+	return r;
 }

@@ -55,6 +55,9 @@ static const char *const meanings[_INIT_FAIL_MAX] = {
 				    "is in the device-mapper line above)",
 	[INIT_FAIL_USR_MOUNT] = "the verified /usr cannot be mounted: it is corrupted, or not an "
 				"EROFS image",
+	[INIT_FAIL_USR_CORRUPT] = "a block of the /usr partition changed after the release was "
+				  "signed (tampering or a damaged disk); its code is not run, and "
+				  "booting the other release is up to systemd-boot's boot counting",
 	[INIT_FAIL_ROOT_NOT_FOUND] = "there is no ROOT partition: the disk layout is not Slate's, "
 				     "or root= names a device that is not there",
 	[INIT_FAIL_ROOT_MOUNT] = "ROOT cannot be mounted read-write; its file system may need "

@@ -17,6 +17,7 @@
 
 #include "slate/dm.h"
 #include "slate/gpt.h"
+#include "slate/tpm.h"
 #include "slate/uuid.h"
 #include "slate/verity.h"
 
@@ -25,6 +26,7 @@
 #define INIT_MODULES_DIR    "/lib/modules"
 #define INIT_ROOTHASH_SIG   "/slate/usr.roothash.p7s"
 #define INIT_SYSTEMD	    "/usr/lib/systemd/systemd"
+#define INIT_SYSTEMD_MAX    (64u << 20) /* it is about 100 KiB */
 #define INIT_FACTORY_ETC    "/usr/share/factory/etc"
 #define INIT_ETC_UPPER	    "/.slate/etc/upper" /* on ROOT */
 #define INIT_ETC_WORK	    "/.slate/etc/work"
@@ -99,6 +101,7 @@ typedef enum InitFailure {
 	INIT_FAIL_SIGNATURE_REQUIRED,
 	INIT_FAIL_VERITY_DEVICE,
 	INIT_FAIL_USR_MOUNT,
+	INIT_FAIL_USR_CORRUPT,
 	INIT_FAIL_ROOT_NOT_FOUND,
 	INIT_FAIL_ROOT_MOUNT,
 	INIT_FAIL_ROOT_PREPARE,
@@ -150,11 +153,18 @@ typedef struct InitOps {
 	/* A log line (no prefix, no newline) at a kmsg level (2 crit ... 6 info). */
 	void (*log)(void *userdata, int level, const char *line);
 	uint64_t (*now_ms)(void *userdata); /* since the kernel started */
+	uint64_t (*now_us)(void *userdata); /* the same clock (CLOCK_BOOTTIME), in µs */
 	void (*sleep_ms)(void *userdata, unsigned ms);
 	int (*kernel_release)(void *userdata, char *out, size_t len);
 	/* A whole small file; -ENOENT when missing. Caller owns *ret (NUL-terminated). */
 	int (*read_file)(void *userdata, const char *path, size_t max, char **ret, size_t *ret_len);
 	bool (*exists)(void *userdata, const char *path);
+	/* lstat(): 0 when path exists, -ENOENT when it does not, another negative
+	 * errno when that cannot be told (-EIO: a block of a verified /usr failed). */
+	int (*probe)(void *userdata, const char *path);
+	/* Create or replace a small file. */
+	int (*write_file)(void *userdata, const char *path, const void *data, size_t len,
+			  mode_t mode);
 	int (*mkdir)(void *userdata, const char *path, mode_t mode); /* -EEXIST passes through */
 	int (*symlink)(void *userdata, const char *target, const char *path);
 	int (*mknod)(void *userdata, const char *path, mode_t mode, dev_t dev);
@@ -179,6 +189,23 @@ typedef struct InitOps {
 	int (*add_key)(void *userdata, const char *desc, const void *payload, size_t len,
 		       int32_t *ret_serial);
 	int (*unlink_key)(void *userdata, int32_t serial);
+	/* The TPM: open /dev/tpmrm0, else /dev/tpm0 (-ENOENT when neither is there);
+	 * ret_name gets which. One at a time; tpm_close closes it (and is harmless
+	 * when none is open). */
+	int (*tpm_open)(void *userdata, char *ret_name, size_t len);
+	/* Send one command and read its whole response (at most cap bytes). */
+	int (*tpm_transmit)(void *userdata, const void *cmd, size_t len, void *rsp, size_t cap,
+			    size_t *ret_len);
+	void (*tpm_close)(void *userdata);
+	/* systemd's userspace measurement log, as systemd-pcrextend writes it: open
+	 * path for writing (creating it 0600, its directories 0755), take flock(),
+	 * and mark it as being written (mode 01600); -ESTALE when the mark is
+	 * already there (an earlier writer died: the log is known incomplete). One
+	 * at a time. */
+	int (*mlog_begin)(void *userdata, const char *path);
+	/* Append record, clear the mark (0600), sync, close. With record NULL: close
+	 * and leave the mark (the measurement failed). */
+	int (*mlog_end)(void *userdata, const char *record, size_t len);
 	/* Called once the command line is parsed (as far as it parses); may be NULL. */
 	void (*configured)(void *userdata, const InitConfig *cfg);
 	/* Move /dev /proc /sys /run under newroot, empty the initramfs, make newroot
@@ -251,10 +278,45 @@ int init_wait_partitions(const InitOps *ops, const InitConfig *cfg, InitDisks *d
 int init_verity_sig_decode(const char *json, size_t len, const uint8_t *want, size_t want_size,
 			   uint8_t **ret_sig, size_t *ret_sig_len) _wur_;
 
-/* Read the verity superblock, take the root-hash signature, create /dev/mapper/usr
- * (usr.c). *ret_dev gets its device number. */
+/* The dm-verity device for /usr, as made by init_setup_verity(). */
+typedef struct InitVerity {
+	SlVerityParams params;
+	char data_dev[24], hash_dev[24]; /* MAJOR:MINOR */
+	char data_name[32], hash_name[32];
+	uint8_t *sig; /* owned: the root-hash signature (DER PKCS#7), or NULL */
+	size_t sig_len;
+	char sig_src[64];
+	dev_t dev;
+	SlVerityOnCorruption mode; /* what the live table does on corruption */
+} InitVerity;
+
+void init_verity_done(InitVerity *v);
+
+/*
+ * Read the verity superblock, take the root-hash signature, create
+ * /dev/mapper/usr (usr.c). The table it loads has no corruption option, so a
+ * block that does not match its hash fails the read with EIO: slate-init can
+ * still say so and follow slate.emergency= while it reads /usr itself.
+ */
 int init_setup_verity(const InitOps *ops, const SlDmOps *dm, const InitConfig *cfg,
-		      const InitFound *found, dev_t *ret_dev, InitError *e) _wur_;
+		      const InitFound *found, InitVerity *ret, InitError *e) _wur_;
+
+/*
+ * Once slate-init is done reading /usr: load the same table with the configured
+ * corruption mode (slate.corruption=, restart_on_corruption by default) and swap
+ * it in live. Nothing to do for slate.corruption=eio.
+ */
+int init_verity_arm(const InitOps *ops, const SlDmOps *dm, const InitConfig *cfg, InitVerity *v,
+		    InitError *e) _wur_;
+
+/*
+ * The verdict on an I/O error while reading /usr: when dm-verity says the
+ * device is corrupted ("C" in its status), a failure INIT_FAIL_USR_CORRUPT
+ * ("/usr does not match its signed root hash: <what>"), else fallback with
+ * what failed. Returns the error recorded in e.
+ */
+int init_usr_read_failed(const InitOps *ops, const SlDmOps *dm, int err, InitFailure fallback,
+			 InitError *e, const char *fmt, ...) _printf_(6, 7);
 
 /* The ext4 superblock's block count and block size (root.c); -EBADMSG when buf
  * (the 1024 bytes at offset 1024) is not ext2/3/4. */
@@ -266,8 +328,69 @@ int init_ext4_size(const uint8_t *buf, size_t len, uint64_t *ret_blocks, uint32_
 int init_mount_root(const InitOps *ops, const InitConfig *cfg, const InitPartition *root,
 		    InitError *e) _wur_;
 
-/* Mount /usr from the verity device, link /bin & co. into it, /etc as overlay. */
-int init_mount_usr_and_etc(const InitOps *ops, InitError *e) _wur_;
+/* Mount /usr from the verity device, link /bin & co. into it, /etc as overlay,
+ * and read /usr/lib/systemd/systemd whole: every read error is judged by
+ * init_usr_read_failed() (dm says whether /usr is corrupted). */
+int init_mount_usr_and_etc(const InitOps *ops, const SlDmOps *dm, InitError *e) _wur_;
+
+/* ---- PCR 11 boot phases (measure.c) ---- */
+
+#define INIT_PHASE_ENTER	"enter-initrd"
+#define INIT_PHASE_LEAVE	"leave-initrd"
+#define INIT_PCR_KERNEL_BOOT	11 /* systemd's TPM2_PCR_KERNEL_BOOT */
+#define INIT_EFIVARS		"/sys/firmware/efi/efivars"
+#define INIT_STUB_PCR_VAR	"StubPcrKernelImage-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+#define INIT_MEASURE_LOG	"/run/log/systemd/tpm2-measure.log"
+#define INIT_MEASURE_INCOMPLETE "/run/slate/pcr11-incomplete"
+#define INIT_TPM_WAIT_MS	10000
+#define INIT_TPM_TRIES		10 /* sends of one command the TPM answers "retry" to */
+
+typedef enum InitMeasureState {
+	INIT_MEASURE_UNKNOWN, /* not looked yet */
+	INIT_MEASURE_OFF,     /* nothing to do: systemd-stub did not measure this boot */
+	INIT_MEASURE_ON,      /* a TPM with banks to extend */
+	INIT_MEASURE_BROKEN,  /* the stub measured, but the TPM cannot be used */
+} InitMeasureState;
+
+typedef struct InitMeasure {
+	InitMeasureState state;
+	char tpm[32];	  /* the device node */
+	bool tpm_seen;	  /* a device node opened (once is enough) */
+	uint16_t algs[4]; /* banks to extend, in TPM order */
+	size_t n_algs;
+	bool incomplete; /* a phase was not measured: said on the console */
+	char why[512];	 /* what went wrong, for INIT_MEASURE_INCOMPLETE */
+} InitMeasure;
+
+/* The fixed digest of a phase word (enter-initrd, leave-initrd) in a bank, NULL
+ * for any other word or bank. */
+const uint8_t *init_phase_digest(const char *word, uint16_t alg);
+
+/* A UINT32 string EFI variable as efivarfs shows it: 4 bytes of attributes, then
+ * UTF-16LE decimal digits, optionally NUL-terminated. -EBADMSG otherwise. */
+int init_efivar_uint(const void *buf, size_t len, unsigned *ret) _wur_;
+
+/*
+ * One record of systemd's userspace measurement log (systemd 257
+ * tpm2_userspace_log(): RFC 7464 JSON text sequence, a subset of TCG CEL-JSON):
+ * 0x1E, {"pcr":N,"digests":[{"hashAlg":..,"digest":..}],"content_type":"systemd",
+ * "content":{"string":WORD,"bootId":ID,"timestamp":USEC,"eventType":"phase"}},
+ * newline. boot_id is 32 lowercase hex digits. Caller owns *ret.
+ */
+int init_measure_record(unsigned pcr, const SlTpmDigest *digests, size_t n, const char *word,
+			const char *boot_id, uint64_t usec, char **ret, size_t *ret_len) _wur_;
+
+/*
+ * Extend PCR 11 with a boot phase word, as systemd-pcrphase does, when
+ * systemd-stub measured this boot (StubPcrKernelImage=11). The first call finds
+ * the TPM (waiting up to INIT_TPM_WAIT_MS for its device) and its banks. Never
+ * fails the boot: a TPM that cannot be used leaves a critical console line, the
+ * reason in INIT_MEASURE_INCOMPLETE, and PCR 11 short of the phase.
+ */
+void init_measure_phase(const InitOps *ops, InitMeasure *m, const char *word);
+
+/* Close the TPM (before systemd takes over). */
+void init_measure_done(const InitOps *ops, InitMeasure *m);
 
 /* The whole boot, from the command line to systemd (boot.c). Returns only on
  * failure, with e filled and *ret_cfg the configuration that applies (defaults

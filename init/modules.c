@@ -78,6 +78,14 @@ int init_load_modules(const InitOps *ops, const char *cmdline, InitError *e)
 			return init_fail(e, INIT_FAIL_MODULE, r,
 					 "module %s: %s is missing from the initramfs", m->name,
 					 path);
+		if (r == -ENODEV) {
+			/* What the module is for is not on this machine (efivarfs on a
+			 * boot without UEFI): the module refuses, and whether the boot
+			 * needed it is for the step that uses it to say. */
+			init_info(ops, "module %s: nothing for it on this machine (ENODEV)",
+				  m->name);
+			continue;
+		}
 		if (r < 0)
 			return init_fail(e, INIT_FAIL_MODULE, r, "loading module %s (%s): %s",
 					 m->name, path, strerror(-r));

@@ -11,6 +11,7 @@
 #include <linux/keyctl.h>
 #include <linux/magic.h>
 #include <linux/module.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -110,6 +111,14 @@ static uint64_t op_now_ms(void *userdata)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static uint64_t op_now_us(void *userdata)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void op_sleep_ms(void *userdata, unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
@@ -146,6 +155,41 @@ static bool op_exists(void *userdata, const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+static int op_probe(void *userdata, const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) < 0 ? -errno : 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int op_write_file(void *userdata, const char *path, const void *data, size_t len,
+			 mode_t mode)
+{
+	_cleanup_close_ int fd =
+		open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+
+	if (fd < 0)
+		return -errno;
+	return write_all(fd, data, len);
 }
 
 static int op_mkdir(void *userdata, const char *path, mode_t mode)
@@ -399,6 +443,120 @@ static int op_unlink_key(void *userdata, int32_t serial)
 	return syscall(SYS_keyctl, KEYCTL_UNLINK, serial, KEY_SPEC_THREAD_KEYRING) < 0 ? -errno : 0;
 }
 
+static int op_tpm_open(void *userdata, char *ret_name, size_t len)
+{
+	/* The resource manager first, as systemd's default (device:/dev/tpmrm0). */
+	static const char *const nodes[] = { "/dev/tpmrm0", "/dev/tpm0" };
+	LinuxInit *l = L(userdata);
+	int r = -ENOENT;
+
+	for (size_t i = 0; i < ARRAY_SIZE(nodes) && l->tpm < 0; i++) {
+		l->tpm = open(nodes[i], O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (l->tpm >= 0)
+			snprintf(ret_name, len, "%s", nodes[i]);
+		else if (errno != ENOENT)
+			r = -errno;
+	}
+	return l->tpm >= 0 ? 0 : r;
+}
+
+/* The kernel's TPM character devices take one whole command per write() and
+ * give the whole response to the next read(). */
+static int op_tpm_transmit(void *userdata, const void *cmd, size_t len, void *rsp, size_t cap,
+			   size_t *ret_len)
+{
+	LinuxInit *l = L(userdata);
+	ssize_t n;
+
+	if (l->tpm < 0)
+		return -EBADF;
+	do
+		n = write(l->tpm, cmd, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	do
+		n = read(l->tpm, rsp, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+static void op_tpm_close(void *userdata)
+{
+	LinuxInit *l = L(userdata);
+
+	if (l->tpm >= 0)
+		close(l->tpm);
+	l->tpm = -1;
+}
+
+/* mkdir -p of the directories above path, mode 0755. */
+static void mkdir_parents(const char *path)
+{
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		(void)mkdir(dir, 0755);
+		*s = '/';
+	}
+}
+
+/* systemd 257 tpm2_userspace_log_open(): 0600 (anyone who can open it could lock
+ * it), flock, and the sticky bit as the "being written" mark. */
+static int op_mlog_begin(void *userdata, const char *path)
+{
+	LinuxInit *l = L(userdata);
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (l->mlog >= 0)
+		return -EBUSY;
+	mkdir_parents(path);
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	if (st.st_mode & S_ISVTX)
+		return -ESTALE;
+	if (fchmod(fd, 0600 | S_ISVTX) < 0)
+		return -errno;
+	l->mlog = TAKE_FD(fd);
+	return 0;
+}
+
+static int op_mlog_end(void *userdata, const char *record, size_t len)
+{
+	LinuxInit *l = L(userdata);
+	_cleanup_close_ int fd = l->mlog;
+	int r = 0;
+
+	l->mlog = -1;
+	if (fd < 0)
+		return -EBADF;
+	if (!record)
+		return 0; /* the mark stays: this measurement is not in the log */
+	if (lseek(fd, 0, SEEK_END) < 0)
+		return -errno;
+	r = write_all(fd, record, len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && fchmod(fd, 0600) < 0)
+		r = -errno;
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	return r;
+}
+
 static void op_configured(void *userdata, const InitConfig *cfg)
 {
 	L(userdata)->cfg = *cfg;
@@ -476,15 +634,18 @@ static int op_switch_root(void *userdata, const char *newroot, const char *init)
 
 void linux_init_ops(LinuxInit *l, InitOps *ops)
 {
-	*l = (LinuxInit){ .kmsg = -1, .dm = -1 };
+	*l = (LinuxInit){ .kmsg = -1, .dm = -1, .tpm = -1, .mlog = -1 };
 	*ops = (InitOps){
 		.userdata = l,
 		.log = op_log,
 		.now_ms = op_now_ms,
+		.now_us = op_now_us,
 		.sleep_ms = op_sleep_ms,
 		.kernel_release = op_kernel_release,
 		.read_file = op_read_file,
 		.exists = op_exists,
+		.probe = op_probe,
+		.write_file = op_write_file,
 		.mkdir = op_mkdir,
 		.symlink = op_symlink,
 		.mknod = op_mknod,
@@ -498,6 +659,11 @@ void linux_init_ops(LinuxInit *l, InitOps *ops)
 		.dm_open = op_dm_open,
 		.add_key = op_add_key,
 		.unlink_key = op_unlink_key,
+		.tpm_open = op_tpm_open,
+		.tpm_transmit = op_tpm_transmit,
+		.tpm_close = op_tpm_close,
+		.mlog_begin = op_mlog_begin,
+		.mlog_end = op_mlog_end,
 		.configured = op_configured,
 		.switch_root = op_switch_root,
 	};

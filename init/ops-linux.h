@@ -7,6 +7,8 @@
 typedef struct LinuxInit {
 	int kmsg; /* /dev/kmsg, -1 until /dev is there */
 	int dm;	  /* /dev/mapper/control, -1 until opened */
+	int tpm;  /* /dev/tpmrm0 or /dev/tpm0, -1 when closed */
+	int mlog; /* the measurement log being written, -1 otherwise */
 	char devkmsg_saved[16];
 	InitConfig cfg; /* as far as the command line parsed */
 	bool have_cfg;

@@ -202,7 +202,31 @@ int init_mount_root(const InitOps *ops, const InitConfig *cfg, const InitPartiti
 	return prepare_root(ops, e);
 }
 
-int init_mount_usr_and_etc(const InitOps *ops, InitError *e)
+/*
+ * Read the program systemd starts with, whole: every block of it is checked
+ * against the tree now, while a mismatch still fails the read instead of
+ * restarting the machine, and it must be an ELF executable.
+ */
+static int check_systemd(const InitOps *ops, const SlDmOps *dm, InitError *e)
+{
+	_cleanup_free_ char *elf = NULL;
+	size_t len;
+	int r;
+
+	r = ops->read_file(ops->userdata, INIT_SYSROOT INIT_SYSTEMD, INIT_SYSTEMD_MAX, &elf, &len);
+	if (r == -ENOENT)
+		return init_fail(e, INIT_FAIL_SWITCH_ROOT, r, "/usr has no %s", INIT_SYSTEMD);
+	if (r < 0)
+		return init_usr_read_failed(ops, dm, r, INIT_FAIL_SWITCH_ROOT, e, "reading %s",
+					    INIT_SYSTEMD);
+	if (len < 4 || memcmp(elf, "\177ELF", 4) != 0)
+		return init_fail(e, INIT_FAIL_SWITCH_ROOT, -ENOEXEC, "%s is not an ELF program",
+				 INIT_SYSTEMD);
+	init_info(ops, "read %s (%zu bytes): verified", INIT_SYSTEMD, len);
+	return 0;
+}
+
+int init_mount_usr_and_etc(const InitOps *ops, const SlDmOps *dm, InitError *e)
 {
 	static const char *const merged[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
 	int r;
@@ -210,9 +234,9 @@ int init_mount_usr_and_etc(const InitOps *ops, InitError *e)
 	r = ops->mount(ops->userdata, "/dev/mapper/" INIT_USR_DM_NAME, INIT_SYSROOT "/usr", "erofs",
 		       MS_RDONLY | MS_NODEV, NULL);
 	if (r < 0)
-		return init_fail(e, INIT_FAIL_USR_MOUNT, r,
-				 "mounting /dev/mapper/usr (erofs, read-only) on %s/usr: %s",
-				 INIT_SYSROOT, strerror(-r));
+		return init_usr_read_failed(ops, dm, r, INIT_FAIL_USR_MOUNT, e,
+					    "mounting /dev/mapper/usr (erofs, read-only) on %s/usr",
+					    INIT_SYSROOT);
 	init_info(ops, "mounted /dev/mapper/usr (erofs, read-only) on %s/usr", INIT_SYSROOT);
 
 	/* Merged /usr: /bin -> usr/bin and so on, for what this /usr has. */
@@ -222,7 +246,13 @@ int init_mount_usr_and_etc(const InitOps *ops, InitError *e)
 		snprintf(in_usr, sizeof(in_usr), INIT_SYSROOT "/usr/%s", merged[i]);
 		snprintf(link, sizeof(link), INIT_SYSROOT "/%s", merged[i]);
 		snprintf(target, sizeof(target), "usr/%s", merged[i]);
-		if (!ops->exists(ops->userdata, in_usr) || ops->exists(ops->userdata, link))
+		r = ops->probe(ops->userdata, in_usr);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return init_usr_read_failed(ops, dm, r, INIT_FAIL_USR_MOUNT, e,
+						    "looking up %s", in_usr);
+		if (ops->exists(ops->userdata, link))
 			continue;
 		r = ops->symlink(ops->userdata, target, link);
 		if (r < 0 && r != -EEXIST)
@@ -230,17 +260,21 @@ int init_mount_usr_and_etc(const InitOps *ops, InitError *e)
 					 target, strerror(-r));
 	}
 
-	if (!ops->exists(ops->userdata, INIT_SYSROOT INIT_FACTORY_ETC))
-		return init_fail(e, INIT_FAIL_ETC_OVERLAY, -ENOENT,
-				 "/usr has no %s: not a Slate /usr", INIT_FACTORY_ETC);
+	r = ops->probe(ops->userdata, INIT_SYSROOT INIT_FACTORY_ETC);
+	if (r == -ENOENT)
+		return init_fail(e, INIT_FAIL_ETC_OVERLAY, r, "/usr has no %s: not a Slate /usr",
+				 INIT_FACTORY_ETC);
+	if (r < 0)
+		return init_usr_read_failed(ops, dm, r, INIT_FAIL_ETC_OVERLAY, e, "looking up %s",
+					    INIT_FACTORY_ETC);
 	r = ops->mount(ops->userdata, "overlay", INIT_SYSROOT "/etc", "overlay", MS_NODEV,
 		       "lowerdir=" INIT_SYSROOT INIT_FACTORY_ETC
 		       ",upperdir=" INIT_SYSROOT INIT_ETC_UPPER
 		       ",workdir=" INIT_SYSROOT INIT_ETC_WORK);
 	if (r < 0)
-		return init_fail(e, INIT_FAIL_ETC_OVERLAY, r, "mounting the /etc overlay: %s",
-				 strerror(-r));
+		return init_usr_read_failed(ops, dm, r, INIT_FAIL_ETC_OVERLAY, e,
+					    "mounting the /etc overlay");
 	init_info(ops, "mounted /etc: overlay of %s (lower) and ROOT%s (upper)", INIT_FACTORY_ETC,
 		  INIT_ETC_UPPER);
-	return 0;
+	return check_systemd(ops, dm, e);
 }

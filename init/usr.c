@@ -7,6 +7,7 @@
  * PKCS#7 signature of that root hash that the kernel checks against its
  * keyrings (the Secure Boot db through .platform).
  */
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -127,107 +128,189 @@ static int dm_failure(InitError *e, int r, bool signed_hash, const char *sig_src
 			 strerror(-r));
 }
 
-int init_setup_verity(const InitOps *ops, const SlDmOps *dm, const InitConfig *cfg,
-		      const InitFound *found, dev_t *ret_dev, InitError *e)
+void init_verity_done(InitVerity *v)
 {
-	const InitPartition *data = found->usr_data, *hash = found->usr_verity;
-	_cleanup_free_ uint8_t *sig = NULL;
+	free(v->sig);
+	v->sig = NULL;
+}
+
+static const char *mode_name(SlVerityOnCorruption mode)
+{
+	return mode == SL_VERITY_CORRUPTION_PANIC     ? "panic_on_corruption"
+	       : mode == SL_VERITY_CORRUPTION_RESTART ? "restart_on_corruption"
+						      : "I/O error (the kernel's default)";
+}
+
+/*
+ * Render the table for v with the corruption mode and load it: create the
+ * device, or (reload) replace the live table. The signature goes into the
+ * keyring of this thread just for the load, where the kernel looks it up
+ * (SPEC.md §1.6); the kernel checks it at every load.
+ */
+static int load_table(const InitOps *ops, const SlDmOps *dm, const InitConfig *cfg, InitVerity *v,
+		      SlVerityOnCorruption mode, bool reload, InitError *e)
+{
 	_cleanup_free_ char *line = NULL;
-	uint8_t sb[SL_VERITY_SUPERBLOCK_SIZE];
-	char data_dev[24], hash_dev[24], uuid[SL_UUID_STRING_MAX], dm_uuid[SL_DM_UUID_MAX + 1],
-		desc[64], sig_src[64] = "", roothex[2 * SL_VERITY_DIGEST_MAX + 1];
-	SlVerityTableOptions opts = { .on_corruption = cfg->corruption };
-	SlVerityParams params;
+	SlVerityTableOptions opts = { .on_corruption = mode };
+	char desc[64], roothex[2 * SL_VERITY_DIGEST_MAX + 1], uuid[SL_UUID_STRING_MAX],
+		dm_uuid[SL_DM_UUID_MAX + 1];
 	SlDmTarget target;
-	uint64_t hash_size;
 	int32_t key = 0;
-	size_t sig_len = 0, digest;
-	dev_t dev;
 	int r;
 
-	r = read_head(ops, hash->name, sb, sizeof(sb), &hash_size);
-	if (r < 0)
-		return init_fail(e, INIT_FAIL_VERITY_SUPERBLOCK, r,
-				 "reading the verity superblock "
-				 "on %s: %s",
-				 hash->name, strerror(-r));
-	r = sl_verity_superblock_decode(sb, sizeof(sb), &params);
-	if (r < 0)
-		return init_fail(e, INIT_FAIL_VERITY_SUPERBLOCK, r, "%s: %s", hash->name,
-				 sl_error_message(r));
-	digest = sl_verity_digest_size(params.algorithm);
-	if (digest != cfg->usrhash_size)
-		return init_fail(
-			e, INIT_FAIL_VERITY_SUPERBLOCK, -EBADMSG,
-			"%s: the tree uses %s (%zu-byte hashes) but usrhash= has %zu bytes",
-			hash->name, params.algorithm, digest, cfg->usrhash_size);
-	r = sl_verity_check_sizes(&params, data->size, hash_size, false);
-	if (r < 0)
-		return init_fail(e, INIT_FAIL_VERITY_SUPERBLOCK, r, "%s + %s: %s", data->name,
-				 hash->name, sl_error_message(r));
-
-	r = find_signature(ops, cfg, found, &sig, &sig_len, sig_src, sizeof(sig_src), e);
-	if (r < 0)
-		return r;
-
-	/* The kernel looks the signature up as a "user" key by description, in the
-	 * keyrings of the thread that loads the table (SPEC.md §1.6). */
 	sl_hex_encode(cfg->usrhash, cfg->usrhash_size, roothex);
-	if (sig) {
+	if (v->sig) {
 		snprintf(desc, sizeof(desc), "slate:usr:%.32s", roothex);
-		r = ops->add_key(ops->userdata, desc, sig, sig_len, &key);
+		r = ops->add_key(ops->userdata, desc, v->sig, v->sig_len, &key);
 		if (r < 0)
 			return init_fail(e, INIT_FAIL_SIGNATURE_READ, r,
 					 "adding the root-hash signature to the kernel keyring: %s",
 					 strerror(-r));
 		opts.root_hash_sig_key_desc = desc;
 	}
-
-	snprintf(data_dev, sizeof(data_dev), "%u:%u", data->major, data->minor);
-	snprintf(hash_dev, sizeof(hash_dev), "%u:%u", hash->major, hash->minor);
-	r = sl_verity_table_line(&params, data_dev, hash_dev, cfg->usrhash, cfg->usrhash_size,
-				 &opts, &line);
+	r = sl_verity_table_line(&v->params, v->data_dev, v->hash_dev, cfg->usrhash,
+				 cfg->usrhash_size, &opts, &line);
 	if (r >= 0)
 		r = table_to_target(line, &target);
 	if (r < 0) {
-		if (sig)
+		if (v->sig)
 			(void)ops->unlink_key(ops->userdata, key);
 		return init_fail(e, INIT_FAIL_VERITY_SUPERBLOCK, r,
-				 "%s: no table for these "
-				 "parameters: %s",
-				 hash->name, sl_error_message(r));
+				 "%s: no table for these parameters: %s", v->hash_name,
+				 sl_error_message(r));
 	}
-	init_info(ops, "dm-verity table: %llu %llu verity %s", (unsigned long long)target.start,
-		  (unsigned long long)target.length, target.params);
+	init_info(ops, "dm-verity table%s: %llu %llu verity %s", reload ? " (replacing)" : "",
+		  (unsigned long long)target.start, (unsigned long long)target.length,
+		  target.params);
 
-	/* cryptsetup's UUID form, so veritysetup status and systemd recognise it. */
-	sl_uuid_format(&params.uuid, uuid);
-	{
+	if (reload) {
+		r = sl_dm_reload(dm, INIT_USR_DM_NAME, SL_DM_READONLY, &target, 1);
+	} else {
+		/* cryptsetup's UUID form, so veritysetup status and systemd recognise it. */
 		char *w = dm_uuid + snprintf(dm_uuid, sizeof(dm_uuid), "CRYPT-VERITY-");
 
+		sl_uuid_format(&v->params.uuid, uuid);
 		for (const char *c = uuid; *c; c++)
 			if (*c != '-')
 				*w++ = *c;
 		snprintf(w, sizeof(dm_uuid) - (size_t)(w - dm_uuid), "-%s", INIT_USR_DM_NAME);
+		r = sl_dm_create(dm, INIT_USR_DM_NAME, dm_uuid, SL_DM_READONLY, &target, 1,
+				 &v->dev);
 	}
-	r = sl_dm_create(dm, INIT_USR_DM_NAME, dm_uuid, SL_DM_READONLY, &target, 1, &dev);
-	if (sig)
+	if (v->sig)
 		(void)ops->unlink_key(ops->userdata, key);
 	if (r < 0)
-		return dm_failure(e, r, sig != NULL, sig_src);
+		return dm_failure(e, r, v->sig != NULL, v->sig_src);
+	v->mode = mode;
+	return 0;
+}
 
-	r = ops->mknod(ops->userdata, "/dev/mapper/" INIT_USR_DM_NAME, S_IFBLK | 0600, dev);
-	if (r < 0 && r != -EEXIST)
+int init_setup_verity(const InitOps *ops, const SlDmOps *dm, const InitConfig *cfg,
+		      const InitFound *found, InitVerity *ret, InitError *e)
+{
+	const InitPartition *data = found->usr_data, *hash = found->usr_verity;
+	InitVerity v = { 0 };
+	uint8_t sb[SL_VERITY_SUPERBLOCK_SIZE];
+	uint64_t hash_size;
+	size_t digest;
+	int r;
+
+	r = read_head(ops, hash->name, sb, sizeof(sb), &hash_size);
+	if (r < 0)
+		return init_fail(e, INIT_FAIL_VERITY_SUPERBLOCK, r,
+				 "reading the verity superblock on %s: %s", hash->name,
+				 strerror(-r));
+	r = sl_verity_superblock_decode(sb, sizeof(sb), &v.params);
+	if (r < 0)
+		return init_fail(e, INIT_FAIL_VERITY_SUPERBLOCK, r, "%s: %s", hash->name,
+				 sl_error_message(r));
+	digest = sl_verity_digest_size(v.params.algorithm);
+	if (digest != cfg->usrhash_size)
+		return init_fail(
+			e, INIT_FAIL_VERITY_SUPERBLOCK, -EBADMSG,
+			"%s: the tree uses %s (%zu-byte hashes) but usrhash= has %zu bytes",
+			hash->name, v.params.algorithm, digest, cfg->usrhash_size);
+	r = sl_verity_check_sizes(&v.params, data->size, hash_size, false);
+	if (r < 0)
+		return init_fail(e, INIT_FAIL_VERITY_SUPERBLOCK, r, "%s + %s: %s", data->name,
+				 hash->name, sl_error_message(r));
+
+	r = find_signature(ops, cfg, found, &v.sig, &v.sig_len, v.sig_src, sizeof(v.sig_src), e);
+	if (r < 0)
+		return r;
+	snprintf(v.data_dev, sizeof(v.data_dev), "%u:%u", data->major, data->minor);
+	snprintf(v.hash_dev, sizeof(v.hash_dev), "%u:%u", hash->major, hash->minor);
+	snprintf(v.data_name, sizeof(v.data_name), "%s", data->name);
+	snprintf(v.hash_name, sizeof(v.hash_name), "%s", hash->name);
+
+	/* First without a corruption option: while slate-init reads /usr itself, a
+	 * block that does not match fails the read (EIO) and slate-init can say so
+	 * and follow slate.emergency=. init_verity_arm() sets the configured mode. */
+	r = load_table(ops, dm, cfg, &v, SL_VERITY_CORRUPTION_EIO, false, e);
+	if (r < 0) {
+		init_verity_done(&v);
+		return r;
+	}
+	r = ops->mknod(ops->userdata, "/dev/mapper/" INIT_USR_DM_NAME, S_IFBLK | 0600, v.dev);
+	if (r < 0 && r != -EEXIST) {
+		init_verity_done(&v);
 		return init_fail(e, INIT_FAIL_VERITY_DEVICE, r, "mknod /dev/mapper/usr: %s",
 				 strerror(-r));
-	init_info(ops, "/dev/mapper/usr (%u:%u) verifies %s against %s, %s; on corruption: %s",
-		  major(dev), minor(dev), data->name, hash->name,
-		  sig ? "root hash signed" : "root hash from usrhash=",
-		  cfg->corruption == SL_VERITY_CORRUPTION_PANIC ? "panic"
-		  : cfg->corruption == SL_VERITY_CORRUPTION_EIO ? "I/O error"
-								: "restart");
-	if (sig)
-		init_info(ops, "root-hash signature from %s accepted by the kernel", sig_src);
-	*ret_dev = dev;
+	}
+	init_info(ops,
+		  "/dev/mapper/usr (%u:%u) verifies %s against %s, %s; on corruption: %s "
+		  "while slate-init reads /usr",
+		  major(v.dev), minor(v.dev), data->name, hash->name,
+		  v.sig ? "root hash signed" : "root hash from usrhash=", mode_name(v.mode));
+	if (v.sig)
+		init_info(ops, "root-hash signature from %s accepted by the kernel", v.sig_src);
+	*ret = v;
 	return 0;
+}
+
+int init_verity_arm(const InitOps *ops, const SlDmOps *dm, const InitConfig *cfg, InitVerity *v,
+		    InitError *e)
+{
+	int r;
+
+	if (cfg->corruption == v->mode)
+		return 0;
+	r = load_table(ops, dm, cfg, v, cfg->corruption, true, e);
+	if (r < 0) {
+		char why[sizeof(e->what)];
+
+		snprintf(why, sizeof(why), "%s", e->what);
+		return init_fail(e, e->failure, r,
+				 "replacing the /dev/mapper/usr table to set %s: %s",
+				 mode_name(cfg->corruption), why);
+	}
+	init_info(ops, "/dev/mapper/usr: on corruption now %s (slate.corruption=)",
+		  mode_name(v->mode));
+	return 0;
+}
+
+int init_usr_read_failed(const InitOps *ops, const SlDmOps *dm, int err, InitFailure fallback,
+			 InitError *e, const char *fmt, ...)
+{
+	SlDmReply st;
+	char what[300];
+	bool corrupt = false;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	/* dm-verity's status is "V" (verified) or "C" (a block did not match), the
+	 * kernel's verity_status(). */
+	if (err == -EIO && sl_dm_status(dm, INIT_USR_DM_NAME, false, &st) >= 0) {
+		corrupt = st.n_targets == 1 && st.targets[0].params[0] == 'C';
+		sl_dm_reply_done(&st);
+	}
+	if (corrupt)
+		return init_fail(
+			e, INIT_FAIL_USR_CORRUPT, err,
+			"/usr does not match its signed root hash: %s: %s (dm-verity names "
+			"the block above)",
+			what, strerror(-err));
+	return init_fail(e, fallback, err, "%s: %s", what, strerror(-err));
 }

@@ -106,6 +106,18 @@ int sl_dm_control_open(void) _wur_;
 int sl_dm_create(const SlDmOps *ops, const char *name, const char *uuid, uint32_t flags,
 		 const SlDmTarget *targets, size_t n_targets, dev_t *ret_dev) _wur_;
 
+/*
+ * Replace the table of the live device name: DM_TABLE_LOAD into the inactive
+ * slot (read-only when flags has SL_DM_READONLY), then DM_DEV_SUSPEND without
+ * the suspend flag (= resume): the kernel suspends the device, swaps the tables
+ * and resumes it in that one call (dm-ioctl.c do_resume()), so I/O in flight
+ * waits instead of failing and the device is never left suspended by us. On
+ * failure the device keeps its old table: a refused load changes nothing, and
+ * after a failed resume the loaded table is dropped again (DM_TABLE_CLEAR).
+ */
+int sl_dm_reload(const SlDmOps *ops, const char *name, uint32_t flags, const SlDmTarget *targets,
+		 size_t n_targets) _wur_;
+
 /* DM_DEV_REMOVE by name. */
 int sl_dm_remove(const SlDmOps *ops, const char *name) _wur_;
 

@@ -74,6 +74,14 @@ const char *sl_tpm_rc_describe(uint32_t rc, char *out, size_t len);
 /* The codes after which the same command may succeed when sent again. */
 bool sl_tpm_rc_is_transient(uint32_t rc);
 
+/*
+ * Only the header of a response: its size must be len, its tag one of the two.
+ * *ret_rc gets the response code. -EBADMSG when malformed. (The decoders below
+ * check the whole response; this lets a caller tell a TPM that asks to be asked
+ * again, sl_tpm_rc_is_transient(), before decoding.)
+ */
+int sl_tpm_response_code(const void *buf, size_t len, uint32_t *ret_rc) _wur_;
+
 /* One TPMS_PCR_SELECTION: a bank and the PCRs selected in it. */
 typedef struct SlTpmPcrSelection {
 	uint16_t alg;

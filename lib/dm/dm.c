@@ -314,6 +314,26 @@ undo:
 	return r;
 }
 
+int sl_dm_reload(const SlDmOps *ops, const char *name, uint32_t flags, const SlDmTarget *targets,
+		 size_t n_targets)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t size;
+	int r;
+
+	r = sl_dm_request_build(name, NULL, flags & SL_DM_READONLY, 0, targets, n_targets, 0, &buf,
+				&size);
+	if (r < 0)
+		return r;
+	r = ops->ioctl(ops->userdata, DM_TABLE_LOAD, buf);
+	if (r < 0)
+		return r;
+	r = simple(ops, DM_DEV_SUSPEND, name, 0, SL_DM_COOKIE_PRIMARY_SOURCE, NULL);
+	if (r < 0 && simple(ops, DM_TABLE_CLEAR, name, 0, 0, NULL) < 0)
+		return r; /* the caller reports the resume's error, not the clean-up's */
+	return r;
+}
+
 int sl_dm_status(const SlDmOps *ops, const char *name, bool table, SlDmReply *ret)
 {
 	for (size_t room = SL_DM_REPLY_INITIAL;; room *= 2) {

@@ -291,12 +291,9 @@ int sl_tpm_pcr_extend_command(unsigned pcr, const SlTpmDigest *digests, size_t n
 
 /* ---- Responses ---- */
 
-/*
- * The header of a response (Part 1 §18.2): its size must be exactly the bytes
- * received. A response code other than success ends the decoding with
- * -EREMOTEIO; success must come with the tag the command expects.
- */
-static int response_begin(SlReader *r, const char *what, uint16_t want_tag, uint32_t *ret_rc)
+/* The header of a response (Part 1 §18.2): its size must be exactly the bytes
+ * received, its tag one of the two. */
+static int read_header(SlReader *r, const char *what, uint16_t *ret_tag, uint32_t *ret_rc)
 {
 	uint16_t tag;
 	uint32_t size, rc;
@@ -312,6 +309,32 @@ static int response_begin(SlReader *r, const char *what, uint16_t want_tag, uint
 				 r->len);
 	if (tag != SL_TPM_ST_NO_SESSIONS && tag != SL_TPM_ST_SESSIONS)
 		return sl_errorf(-EBADMSG, "%s: response tag 0x%04x", what, tag);
+	*ret_tag = tag;
+	*ret_rc = rc;
+	return 0;
+}
+
+int sl_tpm_response_code(const void *buf, size_t len, uint32_t *ret_rc)
+{
+	SlReader r = sl_reader(buf, len);
+	uint16_t tag;
+
+	return read_header(&r, "TPM response", &tag, ret_rc);
+}
+
+/*
+ * A response code other than success ends the decoding with -EREMOTEIO;
+ * success must come with the tag the command expects.
+ */
+static int response_begin(SlReader *r, const char *what, uint16_t want_tag, uint32_t *ret_rc)
+{
+	uint16_t tag;
+	uint32_t rc;
+	int k;
+
+	k = read_header(r, what, &tag, &rc);
+	if (k < 0)
+		return k;
 	*ret_rc = rc;
 	if (rc != SL_TPM_RC_SUCCESS) {
 		char desc[64];

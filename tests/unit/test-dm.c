@@ -257,6 +257,39 @@ TEST(dm_create_removes_on_failure)
 	ASSERT_EQ(f.n, 1);
 }
 
+TEST(dm_reload_sequence)
+{
+	FakeDm f = { .fail_at = -1 };
+	SlDmOps ops = { fake_ioctl, &f };
+	SlDmTarget t = { 0, 1040, "verity", (char *)example_params };
+
+	ASSERT_OK(sl_dm_reload(&ops, "usr", SL_DM_READONLY, &t, 1));
+	ASSERT_EQ(f.n, 2);
+	ASSERT_UEQ(f.cmds[0], DM_TABLE_LOAD);
+	ASSERT_EQ(f.flags[0], DM_READONLY_FLAG);
+	ASSERT_STREQ(f.params[0], example_params);
+	ASSERT_UEQ(f.cmds[1], DM_DEV_SUSPEND);
+	ASSERT_EQ(f.flags[1] & DM_SUSPEND_FLAG, 0); /* resume: swaps the tables */
+	ASSERT_UEQ(f.event_nr[1], SL_DM_COOKIE_PRIMARY_SOURCE);
+}
+
+TEST(dm_reload_keeps_the_old_table_on_failure)
+{
+	SlDmTarget t = { 0, 1040, "verity", (char *)example_params };
+	FakeDm f = { .fail_at = 0, .fail_err = -EKEYREJECTED };
+	SlDmOps ops = { fake_ioctl, &f };
+
+	/* The kernel refuses the new table: nothing else happens (no remove!). */
+	ASSERT_ERR(sl_dm_reload(&ops, "usr", SL_DM_READONLY, &t, 1), -EKEYREJECTED);
+	ASSERT_EQ(f.n, 1);
+
+	/* The resume fails: the loaded table is cleared, the device is not removed. */
+	f = (FakeDm){ .fail_at = 1, .fail_err = -EINVAL };
+	ASSERT_ERR(sl_dm_reload(&ops, "usr", SL_DM_READONLY, &t, 1), -EINVAL);
+	ASSERT_EQ(f.n, 3);
+	ASSERT_UEQ(f.cmds[2], DM_TABLE_CLEAR);
+}
+
 TEST(dm_status_grows_buffer)
 {
 	FakeDm f = { .fail_at = -1, .status_full_times = 2 };

@@ -7,6 +7,7 @@
  * through the keyring, first boot and growing, and every emergency decision.
  */
 #include <linux/dm-ioctl.h>
+#include <openssl/evp.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "init.h"
 #include "slate/bytes.h"
 #include "slate/error.h"
+#include "slate/fileio.h"
 #include "slate/hex.h"
 #include "slate/strutil.h"
 #include "test.h"
@@ -54,9 +56,25 @@ typedef struct FakeDisk {
 	uint64_t appear_ms;
 } FakeDisk;
 
+/* A TPM with PCR 11 in up to five banks (the fifth one an algorithm slate-init
+ * has no digests for). It answers the three commands slate-init sends, parsed
+ * here by hand from the TPM 2.0 specification, and extends with OpenSSL. */
+typedef struct FakeTpm {
+	bool present;
+	uint64_t appear_ms;
+	uint16_t algs[5];
+	bool allocated[5];
+	size_t n_algs;
+	uint8_t pcr11[5][64];
+	uint32_t fail_cc, fail_rc; /* answer this command with this code ... */
+	int fail_times;		   /* ... this many times (-1: always) */
+	unsigned extends, commands;
+	bool open;
+} FakeTpm;
+
 typedef struct Fake {
 	uint64_t now;
-	FakeFile files[16];
+	FakeFile files[32];
 	size_t n_files;
 	char paths[64][192]; /* what exists besides the files */
 	size_t n_paths;
@@ -64,20 +82,31 @@ typedef struct Fake {
 	char mounts[16][320];
 	size_t n_mounts;
 	int mount_err_target_usr;
+	const char *eio_path; /* probe, read_file and mount of this path fail with EIO */
+	bool verity_corrupt;  /* dm-verity's status says "C" */
+	int efivarfs_err;     /* mounting efivarfs fails with this */
 	char loaded[16][160];
 	size_t n_loaded;
+	const char *module_enodev; /* the module whose init says ENODEV ... */
+	int module_err;		   /* ... or this */
 	FakeDisk disks[3];
 	size_t n_disks;
 	bool no_dm, no_verity_target;
-	int dm_load_err;
-	unsigned long dm_cmds[8];
+	int dm_load_err, dm_reload_err; /* the first and the second DM_TABLE_LOAD */
+	unsigned long dm_cmds[16];
 	size_t n_dm;
-	char dm_table[1024];
+	char dm_table[1024];	 /* the last table loaded */
+	char dm_tables[2][1024]; /* the first two */
+	size_t dm_loads, dm_load_mounts[2];
 	uint32_t dm_load_flags;
 	char key_desc[64];
 	uint8_t key_payload[256];
 	size_t key_len;
 	bool key_added, key_unlinked, key_at_load;
+	unsigned keys_added;
+	FakeTpm tpm;
+	char mlog[4096];
+	bool mlog_open, mlog_marked;
 	unsigned resized_partno;
 	uint64_t resized_start, resized_len, ext4_blocks;
 	bool switched;
@@ -93,9 +122,17 @@ static Fake *F(void *ud)
 
 static void fake_add_file(Fake *f, const char *path, const void *data, size_t len)
 {
-	FakeFile *ff = &f->files[f->n_files++];
+	FakeFile *ff = NULL;
 
-	ASSERT_TRUE(f->n_files <= ARRAY_SIZE(f->files));
+	for (size_t i = 0; i < f->n_files; i++)
+		if (streq(f->files[i].path, path)) {
+			ff = &f->files[i];
+			free(ff->data);
+		}
+	if (!ff) {
+		ASSERT_TRUE(f->n_files < ARRAY_SIZE(f->files));
+		ff = &f->files[f->n_files++];
+	}
 	snprintf(ff->path, sizeof(ff->path), "%s", path);
 	ff->data = malloc(len + 1);
 	memcpy(ff->data, data, len);
@@ -130,6 +167,11 @@ static uint64_t op_now(void *ud)
 	return F(ud)->now;
 }
 
+static uint64_t op_now_us(void *ud)
+{
+	return F(ud)->now * 1000 + 7;
+}
+
 static void op_sleep(void *ud, unsigned ms)
 {
 	F(ud)->now += ms;
@@ -145,6 +187,8 @@ static int op_read_file(void *ud, const char *path, size_t max, char **ret, size
 {
 	Fake *f = F(ud);
 
+	if (f->eio_path && streq(path, f->eio_path))
+		return -EIO;
 	for (size_t i = 0; i < f->n_files; i++) {
 		if (!streq(f->files[i].path, path))
 			continue;
@@ -169,6 +213,21 @@ static bool op_exists(void *ud, const char *path)
 		if (streq(f->files[i].path, path))
 			return true;
 	return false;
+}
+
+static int op_probe(void *ud, const char *path)
+{
+	Fake *f = F(ud);
+
+	if (f->eio_path && streq(path, f->eio_path))
+		return -EIO;
+	return op_exists(ud, path) ? 0 : -ENOENT;
+}
+
+static int op_write_file(void *ud, const char *path, const void *data, size_t len, mode_t mode)
+{
+	fake_add_file(F(ud), path, data, len);
+	return 0;
 }
 
 static int op_mkdir(void *ud, const char *path, mode_t mode)
@@ -206,6 +265,10 @@ static int op_mount(void *ud, const char *source, const char *target, const char
 
 	if (f->mount_err_target_usr && streq(target, "/sysroot/usr"))
 		return f->mount_err_target_usr;
+	if (f->eio_path && streq(target, f->eio_path))
+		return -EIO;
+	if (streq(fstype, "efivarfs") && f->efivarfs_err)
+		return f->efivarfs_err;
 	ASSERT_TRUE(f->n_mounts < ARRAY_SIZE(f->mounts));
 	snprintf(f->mounts[f->n_mounts++], sizeof(f->mounts[0]), "%s %s %s %s%s %s", source, target,
 		 fstype, flags & MS_RDONLY ? "ro" : "rw", flags & MS_NODEV ? ",nodev" : "",
@@ -222,6 +285,8 @@ static int op_load_module(void *ud, const char *path, const char *params)
 	ASSERT_TRUE(startswith(path, want));
 	if (!op_exists(ud, path))
 		return -ENOENT;
+	if (f->module_enodev && strstr(path, f->module_enodev))
+		return f->module_err ? f->module_err : -ENODEV;
 	ASSERT_TRUE(f->n_loaded < ARRAY_SIZE(f->loaded));
 	snprintf(f->loaded[f->n_loaded++], sizeof(f->loaded[0]), "%s%s%s", strrchr(path, '/') + 1,
 		 *params ? " " : "", params);
@@ -380,14 +445,34 @@ static int fake_dm_ioctl(void *ud, unsigned long request, void *buf)
 	}
 	if (request == DM_TABLE_LOAD) {
 		struct dm_target_spec spec;
+		size_t n = f->dm_loads++;
 
 		memcpy(&spec, (uint8_t *)buf + io.data_start, sizeof(spec));
 		snprintf(f->dm_table, sizeof(f->dm_table), "%llu %llu %s %s",
 			 (unsigned long long)spec.sector_start, (unsigned long long)spec.length,
 			 spec.target_type, (char *)buf + io.data_start + sizeof(spec));
+		if (n < 2) {
+			strcpy(f->dm_tables[n], f->dm_table);
+			f->dm_load_mounts[n] = f->n_mounts;
+		}
 		f->dm_load_flags = io.flags;
 		f->key_at_load = f->key_added && !f->key_unlinked;
-		return f->dm_load_err;
+		return n == 0 ? f->dm_load_err : n == 1 ? f->dm_reload_err : 0;
+	}
+	if (request == DM_TABLE_STATUS) {
+		/* One verity target whose status is "V" or "C" (verity_status()). */
+		struct dm_target_spec spec = { .length = 32768, .next = 0 };
+		char *params = (char *)buf + SL_DM_HEADER_SIZE + sizeof(spec);
+
+		strcpy(spec.target_type, "verity");
+		io.data_start = SL_DM_HEADER_SIZE;
+		io.target_count = 1;
+		io.data_size = SL_DM_HEADER_SIZE + sizeof(spec) + 8;
+		memcpy(buf, &io, sizeof(io));
+		memcpy((uint8_t *)buf + SL_DM_HEADER_SIZE, &spec, sizeof(spec));
+		memset(params, 0, 8);
+		params[0] = f->verity_corrupt ? 'C' : 'V';
+		return 0;
 	}
 	return 0;
 }
@@ -406,6 +491,8 @@ static int op_add_key(void *ud, const char *desc, const void *payload, size_t le
 	Fake *f = F(ud);
 
 	snprintf(f->key_desc, sizeof(f->key_desc), "%s", desc);
+	f->keys_added++;
+	f->key_unlinked = false;
 	ASSERT_TRUE(len <= sizeof(f->key_payload));
 	memcpy(f->key_payload, payload, len);
 	f->key_len = len;
@@ -418,6 +505,196 @@ static int op_unlink_key(void *ud, int32_t serial)
 {
 	ASSERT_EQ(serial, 42);
 	F(ud)->key_unlinked = true;
+	return 0;
+}
+
+/* ---- The fake TPM ---- */
+
+static size_t alg_size(uint16_t alg)
+{
+	return alg == 0x0004   ? 20
+	       : alg == 0x000b ? 32
+	       : alg == 0x000c ? 48
+	       : alg == 0x000d ? 64
+			       : 32;
+}
+
+static const char *alg_evp(uint16_t alg)
+{
+	return alg == 0x0004   ? "sha1"
+	       : alg == 0x000b ? "sha256"
+	       : alg == 0x000c ? "sha384"
+	       : alg == 0x000d ? "sha512"
+			       : "sm3";
+}
+
+static void evp(const char *alg, const void *data, size_t len, uint8_t *out)
+{
+	unsigned n;
+
+	ASSERT_TRUE(EVP_Digest(data, len, out, &n, EVP_get_digestbyname(alg), NULL) == 1);
+}
+
+/* PCR = H(PCR || digest) */
+static void pcr_extend(uint16_t alg, uint8_t *pcr, const uint8_t *digest)
+{
+	uint8_t buf[128];
+	size_t n = alg_size(alg);
+
+	memcpy(buf, pcr, n);
+	memcpy(buf + n, digest, n);
+	evp(alg_evp(alg), buf, 2 * n, pcr);
+}
+
+static int tpm_bank(FakeTpm *t, uint16_t alg)
+{
+	for (size_t i = 0; i < t->n_algs; i++)
+		if (t->algs[i] == alg)
+			return (int)i;
+	return -1;
+}
+
+static int op_tpm_open(void *ud, char *ret_name, size_t len)
+{
+	Fake *f = F(ud);
+
+	if (!f->tpm.present || f->now < f->tpm.appear_ms)
+		return -ENOENT;
+	f->tpm.open = true;
+	snprintf(ret_name, len, "/dev/tpmrm0");
+	return 0;
+}
+
+static void op_tpm_close(void *ud)
+{
+	F(ud)->tpm.open = false;
+}
+
+static int op_tpm_transmit(void *ud, const void *cmd, size_t len, void *rsp, size_t cap,
+			   size_t *ret_len)
+{
+	FakeTpm *t = &F(ud)->tpm;
+	const uint8_t *c = cmd;
+	uint8_t *r = rsp;
+	uint32_t cc;
+	size_t n = 10;
+
+	ASSERT_TRUE(t->open);
+	ASSERT_TRUE(len >= 10 && sl_be32(c + 2) == len && cap >= 4096);
+	cc = sl_be32(c + 6);
+	t->commands++;
+	if (cc == t->fail_cc && t->fail_times != 0) {
+		if (t->fail_times > 0)
+			t->fail_times--;
+		sl_put_be16(r, 0x8001);
+		sl_put_be32(r + 2, 10);
+		sl_put_be32(r + 6, t->fail_rc);
+		*ret_len = 10;
+		return 0;
+	}
+	if (cc == 0x17a) { /* GetCapability(TPM_CAP_PCRS, 0, 1) */
+		ASSERT_TRUE(len == 22 && sl_be32(c + 10) == 5);
+		r[n++] = 0;
+		sl_put_be32(r + n, 5);
+		sl_put_be32(r + n + 4, (uint32_t)t->n_algs);
+		n += 8;
+		for (size_t i = 0; i < t->n_algs; i++) {
+			sl_put_be16(r + n, t->algs[i]);
+			r[n + 2] = 3;
+			memset(r + n + 3, t->allocated[i] ? 0xff : 0x00, 3);
+			n += 6;
+		}
+	} else if (cc == 0x17e) { /* PCR_Read */
+		uint32_t count = sl_be32(c + 10), values = 0;
+		uint8_t *vcount;
+
+		sl_put_be32(r + n, 42); /* pcrUpdateCounter */
+		sl_put_be32(r + n + 4, count);
+		n += 8;
+		for (uint32_t i = 0; i < count; i++) {
+			const uint8_t *sel = c + 14 + 6 * i;
+			int b = tpm_bank(t, sl_be16(sel));
+
+			ASSERT_TRUE(sel[2] == 3 && sel[3] == 0 && sel[4] == 0x08 && sel[5] == 0);
+			memcpy(r + n, sel, 6);
+			if (b < 0 || !t->allocated[b])
+				r[n + 4] = 0;
+			n += 6;
+		}
+		vcount = r + n;
+		n += 4;
+		for (uint32_t i = 0; i < count; i++) {
+			int b = tpm_bank(t, sl_be16(c + 14 + 6 * i));
+
+			if (b < 0 || !t->allocated[b])
+				continue;
+			sl_put_be16(r + n, (uint16_t)alg_size(t->algs[b]));
+			memcpy(r + n + 2, t->pcr11[b], alg_size(t->algs[b]));
+			n += 2 + alg_size(t->algs[b]);
+			values++;
+		}
+		sl_put_be32(vcount, values);
+	} else if (cc == 0x182) { /* PCR_Extend(11), one password session */
+		size_t off = 27;
+		uint32_t count;
+
+		ASSERT_TRUE(sl_be16(c) == 0x8002 && sl_be32(c + 10) == 11 && sl_be32(c + 14) == 9);
+		ASSERT_TRUE(sl_be32(c + 18) == 0x40000009);
+		count = sl_be32(c + off);
+		off += 4;
+		for (uint32_t i = 0; i < count; i++) {
+			uint16_t alg = sl_be16(c + off);
+			int b = tpm_bank(t, alg);
+
+			ASSERT_TRUE(b >= 0 && t->allocated[b]);
+			pcr_extend(alg, t->pcr11[b], c + off + 2);
+			off += 2 + alg_size(alg);
+		}
+		ASSERT_EQ(off, len);
+		t->extends++;
+		/* parameterSize 0, nonce 0, continueSession, hmac 0 */
+		memcpy(r + n, "\0\0\0\0\0\0\1\0\0", 9);
+		n += 9;
+		sl_put_be16(r, 0x8002);
+		sl_put_be32(r + 2, (uint32_t)n);
+		sl_put_be32(r + 6, 0);
+		*ret_len = n;
+		return 0;
+	} else {
+		sl_test_fail(__FILE__, __LINE__, "unexpected TPM command 0x%x", cc);
+	}
+	sl_put_be16(r, 0x8001);
+	sl_put_be32(r + 2, (uint32_t)n);
+	sl_put_be32(r + 6, 0);
+	*ret_len = n;
+	return 0;
+}
+
+static int op_mlog_begin(void *ud, const char *path)
+{
+	Fake *f = F(ud);
+
+	ASSERT_STREQ(path, "/run/log/systemd/tpm2-measure.log");
+	ASSERT_FALSE(f->mlog_open);
+	if (f->mlog_marked)
+		return -ESTALE;
+	f->mlog_open = f->mlog_marked = true;
+	return 0;
+}
+
+static int op_mlog_end(void *ud, const char *record, size_t len)
+{
+	Fake *f = F(ud);
+	size_t have = strlen(f->mlog);
+
+	ASSERT_TRUE(f->mlog_open);
+	f->mlog_open = false;
+	if (!record)
+		return 0;
+	ASSERT_TRUE(have + len < sizeof(f->mlog));
+	memcpy(f->mlog + have, record, len);
+	f->mlog[have + len] = 0;
+	f->mlog_marked = false;
 	return 0;
 }
 
@@ -443,10 +720,13 @@ static InitOps fake_ops(Fake *f)
 		.userdata = f,
 		.log = op_log,
 		.now_ms = op_now,
+		.now_us = op_now_us,
 		.sleep_ms = op_sleep,
 		.kernel_release = op_release,
 		.read_file = op_read_file,
 		.exists = op_exists,
+		.probe = op_probe,
+		.write_file = op_write_file,
 		.mkdir = op_mkdir,
 		.symlink = op_symlink,
 		.mknod = op_mknod,
@@ -460,6 +740,11 @@ static InitOps fake_ops(Fake *f)
 		.dm_open = op_dm_open,
 		.add_key = op_add_key,
 		.unlink_key = op_unlink_key,
+		.tpm_open = op_tpm_open,
+		.tpm_transmit = op_tpm_transmit,
+		.tpm_close = op_tpm_close,
+		.mlog_begin = op_mlog_begin,
+		.mlog_end = op_mlog_end,
 		.configured = op_configured,
 		.switch_root = op_switch_root,
 	};
@@ -571,6 +856,9 @@ static void fake_init(Fake *f, const char *cmdline)
 	fake_add_path(f, "/sysroot/usr/bin");
 	fake_add_path(f, "/sysroot/usr/lib");
 	fake_add_path(f, "/sysroot/usr/lib64");
+	fake_add_file(f, "/sysroot/usr/lib/systemd/systemd", "\177ELF\2\1\1", 7);
+	fake_add_file(f, "/proc/sys/kernel/random/boot_id",
+		      "0123abcd-4567-89ef-0123-456789abcdef\n", 37);
 }
 
 static const DiskSpec good_disk = { DATA_UUID, HASH_UUID, false, NULL, 0 };
@@ -614,15 +902,26 @@ TEST(init_boot_virtio)
 	ASSERT_STREQ(f.loaded[6], "erofs.ko.xz");
 	ASSERT_STREQ(f.loaded[7], "overlay.ko.xz");
 
-	/* The dm-verity device: data vda2 (254:2), hash vda3 (254:3), read-only. */
-	ASSERT_EQ(f.n_dm, 4);
+	/* The dm-verity device: data vda2 (254:2), hash vda3 (254:3), read-only; first
+	 * with EIO on corruption while slate-init reads /usr (all mounts but the API
+	 * ones come after), then the same table with restart_on_corruption, swapped
+	 * in live once slate-init is done (after the last mount). */
+	ASSERT_EQ(f.n_dm, 6);
 	ASSERT_UEQ(f.dm_cmds[0], DM_GET_TARGET_VERSION);
 	ASSERT_UEQ(f.dm_cmds[1], DM_DEV_CREATE);
 	ASSERT_UEQ(f.dm_cmds[2], DM_TABLE_LOAD);
 	ASSERT_UEQ(f.dm_cmds[3], DM_DEV_SUSPEND);
+	ASSERT_UEQ(f.dm_cmds[4], DM_TABLE_LOAD);
+	ASSERT_UEQ(f.dm_cmds[5], DM_DEV_SUSPEND);
 	ASSERT_EQ(f.dm_load_flags, DM_READONLY_FLAG);
-	ASSERT_STREQ(f.dm_table, "0 32768 verity 1 254:2 254:3 4096 4096 4096 1 sha256 " ROOT_HASH
-				 " aabbccdd 1 restart_on_corruption");
+	ASSERT_STREQ(f.dm_tables[0],
+		     "0 32768 verity 1 254:2 254:3 4096 4096 4096 1 sha256 " ROOT_HASH " aabbccdd");
+	ASSERT_STREQ(f.dm_tables[1],
+		     "0 32768 verity 1 254:2 254:3 4096 4096 4096 1 sha256 " ROOT_HASH
+		     " aabbccdd 1 restart_on_corruption");
+	ASSERT_EQ(f.dm_load_mounts[0], 4);
+	ASSERT_EQ(f.dm_load_mounts[1], 7);
+	ASSERT_TRUE(strstr(f.log, "read /usr/lib/systemd/systemd (7 bytes): verified"));
 	ASSERT_FALSE(f.key_added);
 	ASSERT_TRUE(has_path(&f, "/dev/mapper/usr b 253:0"));
 
@@ -714,11 +1013,15 @@ TEST(init_boot_signature_from_initramfs)
 	ASSERT_TRUE(f.key_added);
 	ASSERT_TRUE(f.key_at_load); /* in the keyring while the table loads */
 	ASSERT_TRUE(f.key_unlinked);
+	ASSERT_EQ(f.keys_added, 2); /* the kernel checks it again for the second table */
 	ASSERT_STREQ(f.key_desc, "slate:usr:0f1e2d3c4b5a69788796a5b4c3d2e1f0");
 	ASSERT_EQ(f.key_len, sizeof(sig) - 1);
 	ASSERT_MEMEQ(f.key_payload, sig, sizeof(sig) - 1);
-	ASSERT_TRUE(strstr(f.dm_table, " aabbccdd 3 restart_on_corruption root_hash_sig_key_desc "
-				       "slate:usr:0f1e2d3c4b5a69788796a5b4c3d2e1f0"));
+	ASSERT_TRUE(strstr(f.dm_tables[0], " aabbccdd 2 root_hash_sig_key_desc "
+					   "slate:usr:0f1e2d3c4b5a69788796a5b4c3d2e1f0"));
+	ASSERT_TRUE(strstr(f.dm_tables[1],
+			   " aabbccdd 3 restart_on_corruption root_hash_sig_key_desc "
+			   "slate:usr:0f1e2d3c4b5a69788796a5b4c3d2e1f0"));
 	fake_free(&f);
 }
 
@@ -883,6 +1186,24 @@ TEST(init_boot_module_problems)
 	ASSERT_EQ(e.failure, INIT_FAIL_MODULE);
 	ASSERT_TRUE(strstr(e.what, "module dm_verity: /lib/modules/" RELEASE
 				   "/kernel/drivers/md/dm-verity.ko.xz is missing"));
+	fake_free(&f);
+
+	/* A module for hardware the machine lacks refuses with ENODEV: not fatal. */
+	fake_init(&f, "usrhash=" ROOT_HASH);
+	fake_add_disk(&f, "vda", false, &good_disk);
+	f.module_enodev = "virtio_blk";
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_EQ(f.n_loaded, 7);
+	ASSERT_TRUE(strstr(f.log, "module virtio_blk: nothing for it on this machine (ENODEV)"));
+	fake_free(&f);
+
+	/* Any other refusal is. */
+	fake_init(&f, "usrhash=" ROOT_HASH);
+	f.module_enodev = "erofs";
+	f.module_err = -ENOEXEC;
+	ASSERT_ERR(boot(&f, &cfg, &e), -ENOEXEC);
+	ASSERT_EQ(e.failure, INIT_FAIL_MODULE);
+	ASSERT_TRUE(strstr(e.what, "loading module erofs"));
 	fake_free(&f);
 
 	/* An initramfs for another kernel. */
@@ -1202,4 +1523,481 @@ TEST(init_verity_sig_json)
 	memcpy(padded, good, strlen(good));
 	padded[4000] = 'x';
 	ASSERT_ERR(init_verity_sig_decode(padded, sizeof(padded), want, 32, &sig, &len), -EBADMSG);
+}
+
+/* ---- A corrupted /usr block while slate-init reads /usr ---- */
+
+TEST(init_boot_usr_corruption_is_reported_before_the_restart_mode)
+{
+	static const struct {
+		const char *eio;
+		const char *what;
+	} cases[] = {
+		{ "/sysroot/usr", "mounting /dev/mapper/usr (erofs, read-only) on /sysroot/usr" },
+		{ "/sysroot/usr/bin", "looking up /sysroot/usr/bin" },
+		{ "/sysroot/usr/share/factory/etc", "looking up /usr/share/factory/etc" },
+		{ "/sysroot/etc", "mounting the /etc overlay" },
+		{ "/sysroot/usr/lib/systemd/systemd", "reading /usr/lib/systemd/systemd" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		Fake f;
+		InitConfig cfg;
+		InitError e;
+		InitEmergencyPlan plan;
+		char want[256];
+
+		fake_init(&f, "usrhash=" ROOT_HASH " slate.emergency=halt");
+		fake_add_disk(&f, "vda", false, &good_disk);
+		f.eio_path = cases[i].eio;
+		f.verity_corrupt = true;
+		ASSERT_ERR(boot(&f, &cfg, &e), -EIO);
+		ASSERT_EQ(e.failure, INIT_FAIL_USR_CORRUPT);
+		snprintf(want, sizeof(want),
+			 "/usr does not match its signed root hash: %s: Input/output error",
+			 cases[i].what);
+		if (!strstr(e.what, want))
+			sl_test_fail(__FILE__, __LINE__, "'%s' lacks '%s'", e.what, want);
+		/* Only the EIO table was ever loaded: the restart never came into force. */
+		ASSERT_EQ(f.dm_loads, 1);
+		ASSERT_UEQ(f.dm_cmds[f.n_dm - 1], DM_TABLE_STATUS);
+		ASSERT_FALSE(f.switched);
+		init_emergency_plan(&e, &cfg, &plan);
+		ASSERT_EQ(plan.action, INIT_ACTION_POWEROFF);
+		ASSERT_TRUE(startswith(plan.line, "slate-init: FAILED: /usr does not match its "
+						  "signed root hash: "));
+		ASSERT_TRUE(strstr(plan.line, "; powering off (slate.emergency=halt)"));
+		fake_free(&f);
+	}
+}
+
+TEST(init_boot_usr_io_error_that_is_not_a_mismatch)
+{
+	Fake f;
+	InitConfig cfg;
+	InitError e;
+
+	/* dm-verity still says "V": a disk error, not a block that does not match. */
+	fake_init(&f, "usrhash=" ROOT_HASH);
+	fake_add_disk(&f, "vda", false, &good_disk);
+	f.eio_path = "/sysroot/usr/lib/systemd/systemd";
+	ASSERT_ERR(boot(&f, &cfg, &e), -EIO);
+	ASSERT_EQ(e.failure, INIT_FAIL_SWITCH_ROOT);
+	ASSERT_STREQ(e.what, "reading /usr/lib/systemd/systemd: Input/output error");
+	fake_free(&f);
+
+	/* Not a program. */
+	fake_init(&f, "usrhash=" ROOT_HASH);
+	fake_add_disk(&f, "vda", false, &good_disk);
+	fake_add_file(&f, "/sysroot/usr/lib/systemd/systemd", "#!/bin/sh\n", 10);
+	ASSERT_ERR(boot(&f, &cfg, &e), -ENOEXEC);
+	ASSERT_EQ(e.failure, INIT_FAIL_SWITCH_ROOT);
+	fake_free(&f);
+}
+
+TEST(init_boot_corruption_modes)
+{
+	Fake f;
+	InitConfig cfg;
+	InitError e;
+
+	/* slate.corruption=eio: the first table is the final one. */
+	fake_init(&f, "usrhash=" ROOT_HASH " slate.corruption=eio");
+	fake_add_disk(&f, "vda", false, &good_disk);
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_EQ(f.dm_loads, 1);
+	ASSERT_TRUE(strstr(f.dm_table, " aabbccdd") && !strstr(f.dm_table, "corruption"));
+	fake_free(&f);
+
+	/* The kernel refuses the second table: the emergency path, never systemd. */
+	fake_init(&f, "usrhash=" ROOT_HASH);
+	fake_add_disk(&f, "vda", false, &good_disk);
+	f.dm_reload_err = -EINVAL;
+	ASSERT_ERR(boot(&f, &cfg, &e), -EINVAL);
+	ASSERT_EQ(e.failure, INIT_FAIL_VERITY_DEVICE);
+	ASSERT_TRUE(startswith(e.what, "replacing the /dev/mapper/usr table to set "
+				       "restart_on_corruption: "));
+	ASSERT_UEQ(f.dm_cmds[f.n_dm - 1], DM_TABLE_LOAD); /* and no remove of the live device */
+	ASSERT_FALSE(f.switched);
+	fake_free(&f);
+}
+
+/* ---- PCR 11 boot phases ---- */
+
+static const char *const evp_names[4] = { "sha1", "sha256", "sha384", "sha512" };
+static const uint16_t tpm_algs[4] = { SL_TPM_ALG_SHA1, SL_TPM_ALG_SHA256, SL_TPM_ALG_SHA384,
+				      SL_TPM_ALG_SHA512 };
+
+TEST(init_phase_digests_are_the_words_hashes)
+{
+	static const char *const words[2] = { "enter-initrd", "leave-initrd" };
+
+	for (size_t w = 0; w < 2; w++)
+		for (size_t b = 0; b < 4; b++) {
+			uint8_t want[64];
+			const uint8_t *got = init_phase_digest(words[w], tpm_algs[b]);
+
+			evp(evp_names[b], words[w], strlen(words[w]), want);
+			ASSERT_TRUE(got != NULL);
+			ASSERT_MEMEQ(got, want, sl_tpm_alg_digest_size(tpm_algs[b]));
+		}
+	ASSERT_TRUE(init_phase_digest("sysinit", SL_TPM_ALG_SHA256) == NULL);
+	ASSERT_TRUE(init_phase_digest("enter-initrd", SL_TPM_ALG_SM3_256) == NULL);
+}
+
+TEST(init_efivar_uint_decoding)
+{
+	unsigned v = 0;
+
+	/* attributes (NV|BS|RT = 7 or BS|RT = 6), then UTF-16LE "11" and a NUL. */
+	ASSERT_OK(init_efivar_uint("\6\0\0\0"
+				   "1\0"
+				   "1\0"
+				   "\0\0",
+				   10, &v));
+	ASSERT_EQ(v, 11);
+	ASSERT_OK(init_efivar_uint("\6\0\0\0"
+				   "1\0"
+				   "2\0",
+				   8, &v));
+	ASSERT_EQ(v, 12);
+	ASSERT_ERR(init_efivar_uint("\6\0\0", 3, &v), -EBADMSG);
+	ASSERT_ERR(init_efivar_uint("\6\0\0\0", 4, &v), -EBADMSG);
+	ASSERT_ERR(init_efivar_uint("\6\0\0\0"
+				    "1\0"
+				    "1",
+				    7, &v),
+		   -EBADMSG);
+	ASSERT_ERR(init_efivar_uint("\6\0\0\0"
+				    "x\0",
+				    6, &v),
+		   -EBADMSG);
+	ASSERT_ERR(init_efivar_uint("\6\0\0\0"
+				    "1\x01",
+				    6, &v),
+		   -EBADMSG);
+	ASSERT_ERR(init_efivar_uint("\6\0\0\0"
+				    "\0\0"
+				    "1\0",
+				    8, &v),
+		   -EBADMSG);
+	ASSERT_ERR(init_efivar_uint("\6\0\0\0"
+				    "1\0"
+				    "9\0"
+				    "9\0"
+				    "9\0"
+				    "9\0"
+				    "9\0"
+				    "9\0"
+				    "9\0"
+				    "9\0"
+				    "9\0",
+				    24, &v),
+		   -EBADMSG);
+}
+
+/* The log records systemd-pcrextend 257 wrote (tests/vectors/tpm), made again. */
+TEST(init_measure_record_is_systemds)
+{
+	static const char *const words[2] = { "enter-initrd", "leave-initrd" };
+	_cleanup_free_ uint8_t *log = NULL;
+	char path[512];
+	const char *rec;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/tests/vectors/tpm/tpm2-measure.log", sl_test_srcdir());
+	ASSERT_OK(sl_read_file(path, 1 << 16, &log, &len));
+	rec = (const char *)log;
+	for (size_t w = 0; w < 2; w++) {
+		_cleanup_free_ char *ours = NULL;
+		const char *end = strchr(rec, '\n'), *id, *ts;
+		char boot_id[33] = "";
+		unsigned long long usec;
+		SlTpmDigest d[4];
+		size_t ours_len;
+
+		ASSERT_TRUE(end != NULL);
+		id = strstr(rec, "\"bootId\":\"");
+		ts = strstr(rec, "\"timestamp\":");
+		ASSERT_TRUE(id && ts && id < end && ts < end);
+		memcpy(boot_id, id + 10, 32);
+		usec = strtoull(ts + 12, NULL, 10);
+		for (size_t b = 0; b < 4; b++) {
+			d[b] = (SlTpmDigest){ .alg = tpm_algs[b],
+					      .size = (uint16_t)sl_tpm_alg_digest_size(
+						      tpm_algs[b]) };
+			memcpy(d[b].digest, init_phase_digest(words[w], tpm_algs[b]), d[b].size);
+		}
+		ASSERT_OK(init_measure_record(11, d, 4, words[w], boot_id, usec, &ours, &ours_len));
+		ASSERT_EQ(ours_len, (size_t)(end + 1 - rec));
+		ASSERT_MEMEQ(ours, rec, ours_len);
+		rec = end + 1;
+	}
+	ASSERT_EQ((size_t)(rec - (const char *)log), len);
+}
+
+/* A UEFI boot that systemd-stub measured: StubPcrKernelImage=11, and a TPM whose
+ * PCR 11 holds the stub's measurements in every bank. */
+static void fake_measured_boot(Fake *f, const char *cmdline)
+{
+	fake_init(f, cmdline);
+	fake_add_disk(f, "vda", false, &good_disk);
+	fake_add_path(f, "/sys/firmware/efi");
+	fake_add_file(f, "/sys/firmware/efi/efivars/" INIT_STUB_PCR_VAR,
+		      "\6\0\0\0"
+		      "1\0"
+		      "1\0"
+		      "\0\0",
+		      10);
+	f->tpm = (FakeTpm){ .present = true, .n_algs = 4 };
+	for (size_t b = 0; b < 4; b++) {
+		f->tpm.algs[b] = tpm_algs[b];
+		f->tpm.allocated[b] = true;
+		evp(evp_names[b], "the stub's sections", 19, f->tpm.pcr11[b]);
+	}
+}
+
+/* PCR 11 of bank b from the stub's value through the given words. */
+static void expect_pcr(uint16_t alg, const char *const *words, size_t n, uint8_t *out)
+{
+	uint8_t d[64];
+
+	evp(alg_evp(alg), "the stub's sections", 19, out);
+	for (size_t i = 0; i < n; i++) {
+		evp(alg_evp(alg), words[i], strlen(words[i]), d);
+		pcr_extend(alg, out, d);
+	}
+}
+
+static void assert_pcr(Fake *f, const char *const *words, size_t n)
+{
+	for (size_t b = 0; b < f->tpm.n_algs; b++) {
+		uint8_t want[64];
+
+		expect_pcr(f->tpm.algs[b], words, n, want);
+		if (memcmp(want, f->tpm.pcr11[b], alg_size(f->tpm.algs[b])) != 0)
+			sl_test_fail(__FILE__, __LINE__, "PCR 11 %s after %zu words",
+				     alg_evp(f->tpm.algs[b]), n);
+	}
+}
+
+static const char *const both[2] = { "enter-initrd", "leave-initrd" };
+
+TEST(init_boot_measures_enter_and_leave_initrd)
+{
+	Fake f;
+	InitConfig cfg;
+	InitError e;
+	const char *enter, *leave, *table, *armed, *switching;
+	uint8_t want[64];
+	char hex[129], line[200];
+
+	fake_measured_boot(&f, "usrhash=" ROOT_HASH);
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_TRUE(f.switched);
+	ASSERT_EQ(f.tpm.extends, 2);
+	assert_pcr(&f, both, 2);
+	ASSERT_FALSE(f.tpm.open); /* closed before systemd starts */
+	ASSERT_STREQ(f.mounts[4], "efivarfs /sys/firmware/efi/efivars efivarfs rw,nodev -");
+
+	/* enter-initrd before /usr is touched, leave-initrd after the last read of
+	 * /usr and the final table, right before the switch. */
+	enter = strstr(f.log, "measured boot phase 'enter-initrd' into PCR 11 (sha1, sha256, "
+			      "sha384, sha512)");
+	table = strstr(f.log, "dm-verity table:");
+	armed = strstr(f.log, "on corruption now restart_on_corruption");
+	leave = strstr(f.log, "measured boot phase 'leave-initrd'");
+	switching = strstr(f.log, "switching root");
+	ASSERT_TRUE(enter && table && armed && leave && switching);
+	ASSERT_TRUE(enter < table && armed < leave && leave < switching);
+	ASSERT_TRUE(strstr(f.log, "TPM /dev/tpmrm0 (after 0 ms): PCR 11 banks sha1, sha256, "
+				  "sha384, sha512"));
+	/* The value after each phase on the console. */
+	expect_pcr(SL_TPM_ALG_SHA256, both, 2, want);
+	sl_hex_encode(want, 32, hex);
+	snprintf(line, sizeof(line), " sha256=%s ", hex);
+	ASSERT_TRUE(strstr(strstr(f.log, "PCR 11 after leave-initrd: sha1="), line));
+
+	/* The measurement log: two records, complete (the mark cleared). */
+	ASSERT_FALSE(f.mlog_marked);
+	enter = strstr(f.mlog,
+		       "\x1e{\"pcr\":11,\"digests\":[{\"hashAlg\":\"sha1\",\"digest\":\"b1b01d5f");
+	leave = strstr(f.mlog, "\"content\":{\"string\":\"leave-initrd\",\"bootId\":"
+			       "\"0123abcd456789ef0123456789abcdef\",\"timestamp\":");
+	ASSERT_TRUE(enter == f.mlog && leave > enter);
+	ASSERT_FALSE(f.log[0] && strstr(f.log, "WARNING"));
+	ASSERT_FALSE(has_path(&f, INIT_MEASURE_INCOMPLETE));
+	fake_free(&f);
+}
+
+TEST(init_measure_banks_as_systemd_picks_them)
+{
+	Fake f;
+	InitConfig cfg;
+	InitError e;
+
+	/* The firmware measured into sha1 and sha256 only: those are the good banks. */
+	fake_measured_boot(&f, "usrhash=" ROOT_HASH);
+	memset(f.tpm.pcr11[2], 0, 48);
+	memset(f.tpm.pcr11[3], 0xff, 64);
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_TRUE(strstr(f.log, "PCR 11 banks sha1, sha256\n"));
+	ASSERT_TRUE(strstr(f.mlog, "\"hashAlg\":\"sha256\"") && !strstr(f.mlog, "sha384"));
+	for (size_t i = 0; i < 48; i++)
+		ASSERT_EQ(f.tpm.pcr11[2][i], 0);
+	fake_free(&f);
+
+	/* None measured yet: every bank with all 24 PCRs (systemd's fallback). */
+	fake_measured_boot(&f, "usrhash=" ROOT_HASH);
+	for (size_t b = 0; b < 4; b++)
+		memset(f.tpm.pcr11[b], 0, 64);
+	f.tpm.allocated[0] = false; /* sha1 listed without PCRs: not allocated */
+	f.tpm.algs[4] = SL_TPM_ALG_SM3_256;
+	f.tpm.allocated[4] = true;
+	f.tpm.n_algs = 5;
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_TRUE(strstr(f.log, "PCR 11 banks sha256, sha384, sha512\n"));
+	ASSERT_TRUE(strstr(f.log, "TPM bank sm3_256 (0x0012): slate-init has no digests"));
+	ASSERT_EQ(f.tpm.extends, 2);
+	fake_free(&f);
+}
+
+TEST(init_measure_only_what_the_stub_measured)
+{
+	Fake f;
+	InitConfig cfg;
+	InitError e;
+
+	/* Not UEFI (the other tests' default): nothing is asked of any TPM. */
+	fake_init(&f, "usrhash=" ROOT_HASH);
+	fake_add_disk(&f, "vda", false, &good_disk);
+	f.tpm.present = true;
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_EQ(f.tpm.commands, 0);
+	ASSERT_TRUE(strstr(f.log, "not booted through UEFI: no PCR 11 boot phases"));
+	fake_free(&f);
+
+	/* UEFI, but no StubPcrKernelImage: systemd-pcrphase would skip, so do we. */
+	fake_measured_boot(&f, "usrhash=" ROOT_HASH);
+	strcpy(f.files[f.n_files - 1].path, "/nowhere");
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_EQ(f.tpm.commands, 0);
+	ASSERT_TRUE(strstr(f.log, "systemd-stub did not measure this boot"));
+	ASSERT_FALSE(strstr(f.log, "WARNING"));
+	fake_free(&f);
+}
+
+/* Every way the TPM can fail: the boot goes on, loudly. */
+TEST(init_measure_failures_never_stop_the_boot)
+{
+	static const struct {
+		const char *name;
+		int efivarfs_err;
+		const char *var;
+		size_t var_len;
+		bool no_tpm;
+		uint32_t fail_cc, fail_rc;
+		int fail_times;
+		bool stale_log;
+		size_t extends; /* of the two phases, how many reached PCR 11 */
+		const char *first_word;
+		const char *why;
+	} cases[] = {
+		{ "no efivarfs", -ENODEV, NULL, 0, false, 0, 0, 0, false, 0, NULL,
+		  "the initramfs needs the efivarfs module" },
+		{ "PCR 12", 0,
+		  "\6\0\0\0"
+		  "1\0"
+		  "2\0",
+		  8, false, 0, 0, 0, false, 0, NULL,
+		  "systemd-stub measured the UKI into PCR 12, not PCR 11" },
+		{ "bad variable", 0,
+		  "\6\0\0\0"
+		  "x\0",
+		  6, false, 0, 0, 0, false, 0, NULL, "StubPcrKernelImage cannot be read" },
+		{ "no TPM", 0, NULL, 0, true, 0, 0, 0, false, 0, NULL,
+		  "no TPM device (/dev/tpmrm0, /dev/tpm0) after 10 s" },
+		{ "extend fails once", 0, NULL, 0, false, 0x182, 0x101, 1, false, 1, "leave-initrd",
+		  "extending PCR 11 with 'enter-initrd' failed: TPM2_PCR_Extend: the TPM answered "
+		  "TPM_RC_FAILURE" },
+		{ "extend always fails", 0, NULL, 0, false, 0x182, 0x101, -1, false, 0, NULL,
+		  "extending PCR 11 with 'leave-initrd' failed" },
+		{ "no banks at first", 0, NULL, 0, false, 0x17a, 0x101, 1, false, 1, "leave-initrd",
+		  "the TPM cannot be used: TPM2_GetCapability(TPM_CAP_PCRS): the TPM answered "
+		  "TPM_RC_FAILURE" },
+		{ "retry, retry, done", 0, NULL, 0, false, 0x182, 0x922, 2, false, 2,
+		  "enter-initrd", NULL },
+		{ "busy for good", 0, NULL, 0, false, 0x182, 0x922, -1, false, 0, NULL,
+		  "TPM_RC_RETRY" },
+		{ "stale log", 0, NULL, 0, false, 0, 0, 0, true, 2, "enter-initrd", NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		Fake f;
+		InitConfig cfg;
+		InitError e;
+		_cleanup_free_ char *marker = NULL;
+		size_t len;
+
+		fake_measured_boot(&f, "usrhash=" ROOT_HASH);
+		f.efivarfs_err = cases[i].efivarfs_err;
+		if (cases[i].var)
+			fake_add_file(&f, "/sys/firmware/efi/efivars/" INIT_STUB_PCR_VAR,
+				      cases[i].var, cases[i].var_len);
+		f.tpm.present = !cases[i].no_tpm;
+		f.tpm.fail_cc = cases[i].fail_cc;
+		f.tpm.fail_rc = cases[i].fail_rc;
+		f.tpm.fail_times = cases[i].fail_times;
+		f.mlog_marked = cases[i].stale_log;
+		ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+		if (!f.switched)
+			sl_test_fail(__FILE__, __LINE__, "%s: the boot stopped", cases[i].name);
+		if (f.tpm.extends != cases[i].extends)
+			sl_test_fail(__FILE__, __LINE__, "%s: %u extends", cases[i].name,
+				     f.tpm.extends);
+		if (cases[i].extends)
+			assert_pcr(&f, cases[i].extends == 2 ? both : both + 1, cases[i].extends);
+		else
+			assert_pcr(&f, both, 0);
+		if (cases[i].first_word && f.tpm.extends == 1)
+			ASSERT_STREQ(cases[i].first_word, "leave-initrd");
+		if (cases[i].why) {
+			ASSERT_OK(op_read_file(&f, INIT_MEASURE_INCOMPLETE, 4096, &marker, &len));
+			if (!strstr(marker, cases[i].why))
+				sl_test_fail(__FILE__, __LINE__, "%s: '%s' lacks '%s'",
+					     cases[i].name, marker, cases[i].why);
+			ASSERT_TRUE(strstr(f.log, "<2>WARNING: TPM measurements are incomplete: "));
+		} else {
+			ASSERT_FALSE(has_path(&f, INIT_MEASURE_INCOMPLETE));
+			ASSERT_FALSE(strstr(f.log, "<2>WARNING"));
+		}
+		if (cases[i].stale_log) {
+			ASSERT_TRUE(strstr(f.log, "an earlier write did not finish; 'enter-initrd' "
+						  "is measured without a log record"));
+			ASSERT_STREQ(f.mlog, "");
+		}
+		ASSERT_FALSE(f.tpm.open);
+		fake_free(&f);
+	}
+}
+
+TEST(init_measure_waits_for_the_tpm)
+{
+	Fake f;
+	InitConfig cfg;
+	InitError e;
+
+	fake_measured_boot(&f, "usrhash=" ROOT_HASH);
+	f.tpm.appear_ms = 1500;
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_EQ(f.tpm.extends, 2);
+	ASSERT_TRUE(strstr(f.log, "TPM /dev/tpmrm0 (after 1500 ms)"));
+	fake_free(&f);
+
+	/* None at all: one wait of INIT_TPM_WAIT_MS, not one per phase. */
+	fake_measured_boot(&f, "usrhash=" ROOT_HASH);
+	f.tpm.present = false;
+	ASSERT_ERR(boot(&f, &cfg, &e), -ECANCELED);
+	ASSERT_TRUE(f.now >= INIT_TPM_WAIT_MS && f.now < INIT_TPM_WAIT_MS + 1000);
+	fake_free(&f);
 }
