@@ -113,6 +113,21 @@ check verity-status verity_status
 check usr-read-only usr_write_fails
 check etc-overlay etc_is_overlay
 check machine-id test -s /etc/machine-id
+# PCR 11 and systemd's measurement log, when there is a TPM (the UKI boot). This
+# /usr has no TPM2 libraries, so systemd-pcrphase cannot add sysinit and ready:
+# PCR 11 holds what slate-init left, enter-initrd and leave-initrd.
+if [ -d /sys/class/tpm/tpm0 ]; then
+	for b in sha1 sha256 sha384 sha512; do
+		f=/sys/class/tpm/tpm0/pcr-$b/11
+		[ -r "$f" ] && echo "SLATE-CHECK pcr11 $b $(cat "$f")"
+	done
+	log=/run/log/systemd/tpm2-measure.log
+	echo "SLATE-CHECK tpm-log mode $(stat -c %a "$log" 2>&1) records" \
+		"$(tr -cd '\036' <"$log" | wc -c) $(grep -ao '"string":"[a-z-]*"' "$log" | tr '\n' ' ')"
+	echo "SLATE-CHECK pcr11-incomplete $(cat /run/slate/pcr11-incomplete 2>/dev/null || echo no)"
+else
+	echo "SLATE-CHECK pcr11 no-tpm"
+fi
 echo "SLATE-CHECK failed-units $(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
 echo "SLATE-CHECK DONE"
 systemctl poweroff --no-block
