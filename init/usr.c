@@ -124,7 +124,7 @@ static int dm_failure(InitError *e, int r, bool signed_hash, const char *sig_src
 				 "dm-verity requires a root-hash signature and none was found (%s, "
 				 "usr-verity-sig partition)",
 				 INIT_ROOTHASH_SIG);
-	return init_fail(e, INIT_FAIL_VERITY_DEVICE, r, "creating /dev/mapper/usr: %s",
+	return init_fail(e, INIT_FAIL_VERITY_DEVICE, r, "device-mapper refused /dev/mapper/usr: %s",
 			 strerror(-r));
 }
 

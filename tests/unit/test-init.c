@@ -1615,8 +1615,8 @@ TEST(init_boot_corruption_modes)
 	f.dm_reload_err = -EINVAL;
 	ASSERT_ERR(boot(&f, &cfg, &e), -EINVAL);
 	ASSERT_EQ(e.failure, INIT_FAIL_VERITY_DEVICE);
-	ASSERT_TRUE(startswith(e.what, "replacing the /dev/mapper/usr table to set "
-				       "restart_on_corruption: "));
+	ASSERT_STREQ(e.what, "replacing the /dev/mapper/usr table to set restart_on_corruption: "
+			     "device-mapper refused /dev/mapper/usr: Invalid argument");
 	ASSERT_UEQ(f.dm_cmds[f.n_dm - 1], DM_TABLE_LOAD); /* and no remove of the live device */
 	ASSERT_FALSE(f.switched);
 	fake_free(&f);
