@@ -82,9 +82,10 @@ static const char *parse_disk_options(int argc, char **argv, uint32_t *ss, SlOut
 			continue;
 		if (c == 's' && parse_sector_size(optarg, ss) >= 0)
 			continue;
-		if (c != 's')
-			sl_cli_usage_error(c == 'o' && output ? "unknown output format"
-							      : "unknown option");
+		if (c == 'o' && output)
+			sl_cli_usage_error("unknown output format '%s'", optarg);
+		else if (c != 's')
+			sl_cli_option_error(argv);
 		return NULL;
 	}
 	if (argc - optind != 1) {
@@ -543,7 +544,7 @@ static int run_create(int argc, char **argv)
 				return sl_cli_usage_error("unknown output format '%s'", optarg);
 			break;
 		default:
-			return sl_cli_usage_error("unknown option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (argc - optind != 1)
@@ -604,7 +605,7 @@ static int run_set_usrhash(int argc, char **argv)
 				return SL_EXIT_USAGE;
 			break;
 		default:
-			return sl_cli_usage_error("unknown option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (argc - optind != 2)
@@ -718,8 +719,10 @@ static int run_types(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "o:", options, NULL)) >= 0) {
-		if (c != 'o' || sl_cli_parse_output(optarg, &output) < 0)
-			return sl_cli_usage_error("unknown option or output format");
+		if (c != 'o')
+			return sl_cli_option_error(argv);
+		if (sl_cli_parse_output(optarg, &output) < 0)
+			return sl_cli_usage_error("unknown output format '%s'", optarg);
 	}
 	if (optind != argc)
 		return sl_cli_usage_error("unexpected argument '%s'", argv[optind]);
@@ -757,7 +760,7 @@ static int run_types(int argc, char **argv)
 static const SlCommand cmd_create = {
 	.name = "create",
 	.summary = "Make a sparse disk image with a GPT (Slate's layout by default).",
-	.usage = "create IMAGE --size SIZE [OPTIONS...]\n"
+	.usage = "IMAGE --size SIZE [OPTIONS...]\n"
 		 "\n"
 		 "  -S, --size SIZE          image size (e.g. 4G)\n"
 		 "  -l, --layout FILE        partition layout (README: 'slate disk'); default:\n"
@@ -775,7 +778,7 @@ static const SlCommand cmd_inspect = {
 	.name = "inspect",
 	.summary = "Show a disk's GPT: partitions, types, UUIDs, Slate's A/B slots.",
 	.usage =
-		"inspect IMAGE|DEVICE [OPTIONS...]\n"
+		"IMAGE|DEVICE [OPTIONS...]\n"
 		"\n"
 		"  -o, --output json|table  output format (default table)\n"
 		"  -s, --sector-size 512|4096  logical sector size of an image (default: found)\n"
@@ -787,7 +790,7 @@ static const SlCommand cmd_inspect = {
 static const SlCommand cmd_set_usrhash = {
 	.name = "set-usrhash",
 	.summary = "Name a /usr slot by its root hash (PARTUUIDs), crash-safely.",
-	.usage = "set-usrhash IMAGE|DEVICE --slot A|B ROOTHASH|@FILE\n"
+	.usage = "IMAGE|DEVICE --slot A|B ROOTHASH|@FILE\n"
 		 "\n"
 		 "Sets USR-<slot>'s PARTUUID to the first 128 bits of ROOTHASH and\n"
 		 "USR-<slot>-VERITY's to the last 128 bits (what usrhash= looks for), in one\n"
@@ -801,7 +804,7 @@ static const SlCommand cmd_set_usrhash = {
 static const SlCommand cmd_grow = {
 	.name = "grow",
 	.summary = "After the disk grew: move the backup GPT to the end, extend ROOT.",
-	.usage = "grow IMAGE|DEVICE [OPTIONS...]\n"
+	.usage = "IMAGE|DEVICE [OPTIONS...]\n"
 		 "\n"
 		 "Moves the backup GPT to the end of the disk and extends the ROOT partition\n"
 		 "(the DPS root type, else the label ROOT) to fill it, crash-safely. The file\n"
@@ -814,7 +817,7 @@ static const SlCommand cmd_grow = {
 static const SlCommand cmd_types = {
 	.name = "types",
 	.summary = "List the partition type names a layout may use.",
-	.usage = "types [-o json|table]",
+	.usage = "[-o json|table]",
 	.run = run_types,
 };
 

@@ -74,8 +74,8 @@ static int pick_timestamp(const LoadedCert *certs, size_t n, time_t *ret)
 }
 
 static const char vars_usage[] =
-	"firmware vars --pk CERT --kek CERT --db CERT [OPTIONS...] -o VARS.fd\n"
-	"       firmware vars --keys DIR [OPTIONS...] -o VARS.fd\n"
+	"--pk CERT --kek CERT --db CERT [OPTIONS...] -o VARS.fd\n"
+	"       slate firmware vars --keys DIR [OPTIONS...] -o VARS.fd\n"
 	"\n"
 	"Options:\n"
 	"  --pk CERT          the Platform Key certificate (PEM or DER)\n"
@@ -147,7 +147,7 @@ static int vars_run(int argc, char **argv)
 			output = optarg;
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (optind != argc)
@@ -356,7 +356,7 @@ static int print_variable(SlJson *j, const SlEfiVariable *v)
 }
 
 static const char inspect_usage[] =
-	"firmware inspect VARS.fd [--all] [-o json|table]\n"
+	"VARS.fd [--all] [-o json|table]\n"
 	"\n"
 	"Options:\n"
 	"  --all              also list deleted variables\n"
@@ -391,7 +391,7 @@ static int inspect_run(int argc, char **argv)
 				return sl_cli_usage_error("-o: use json or table");
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (argc - optind != 1)

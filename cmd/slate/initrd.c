@@ -123,7 +123,7 @@ static int build_run(int argc, char **argv)
 			out = optarg;
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (optind != argc)

@@ -28,7 +28,7 @@ static int run_create(int argc, char **argv)
 			opts.days = (unsigned)days;
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (optind + 1 != argc)

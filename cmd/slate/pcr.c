@@ -10,7 +10,7 @@
 #include "commands.h"
 
 static const char predict_usage[] =
-	"pcr predict UKI [--stub-version N] [-o json|table]\n"
+	"UKI [--stub-version N] [-o json|table]\n"
 	"\n"
 	"Options:\n"
 	"  --stub-version N   measure as systemd-stub N does (default: the stub in the UKI)\n"
@@ -106,7 +106,7 @@ static int predict_run(int argc, char **argv)
 				return sl_cli_usage_error("-o: use json or table");
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (argc - optind != 1)

@@ -580,7 +580,7 @@ static int supervise(const Argv *qemu, const Argv *swtpm, const char *sock,
 }
 
 static const char run_usage[] =
-	"run IMAGE [OPTIONS...]\n"
+	"IMAGE [OPTIONS...]\n"
 	"\n"
 	"Options:\n"
 	"  --vars FILE        OVMF variable store with the Secure Boot keys (slate firmware vars)\n"
@@ -736,7 +736,7 @@ static int parse_args(int argc, char **argv, RunArgs *o)
 				return sl_cli_usage_error("--accel: use auto, kvm or tcg");
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (argc - optind != 1)

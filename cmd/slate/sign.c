@@ -42,7 +42,7 @@ static int run(int argc, char **argv)
 			arg_pkcs7 = true;
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (!arg_key || !arg_cert)

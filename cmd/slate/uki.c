@@ -127,7 +127,7 @@ static int run_build(int argc, char **argv)
 			arg_output = optarg;
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (!arg_linux || !arg_output)
@@ -420,7 +420,7 @@ static int run_inspect(int argc, char **argv)
 				return sl_cli_usage_error("unknown output format '%s'", optarg);
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (optind + 1 != argc)

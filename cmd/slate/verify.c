@@ -69,7 +69,7 @@ static int run(int argc, char **argv)
 				return sl_cli_usage_error("unknown output format '%s'", optarg);
 			break;
 		default:
-			return sl_cli_usage_error("bad option");
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (!arg_cert)

@@ -155,7 +155,7 @@ static int parse_options(int argc, char **argv)
 			sl_cli_print_help(sl_cli_current);
 			return -1;
 		default:
-			return SL_EXIT_USAGE; /* getopt printed the problem */
+			return sl_cli_option_error(argv);
 		}
 	}
 	if (!arg_params.superblock && arg_params.hash_offset % arg_params.hash_block_size)

@@ -49,6 +49,13 @@ int sl_cli_failf(const char *fmt, ...) _printf_(1, 2);
 /* Print "<program>: <message>\nTry '<program> --help'." and return SL_EXIT_USAGE. */
 int sl_cli_usage_error(const char *fmt, ...) _printf_(1, 2);
 
+/*
+ * For a leaf's getopt_long() loop, on '?' (unknown option or missing argument):
+ * names the offending argument, points to --help, returns SL_EXIT_USAGE. The
+ * framework runs leaves with opterr = 0, so getopt itself prints nothing.
+ */
+int sl_cli_option_error(char *const *argv);
+
 /* Print a leaf's help text to stdout. */
 void sl_cli_print_help(const SlCommand *cmd);
 

@@ -40,6 +40,15 @@ int sl_cli_usage_error(const char *fmt, ...)
 	return SL_EXIT_USAGE;
 }
 
+int sl_cli_option_error(char *const *argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+
+	if (optopt && (!arg || !startswith(arg, "--")))
+		return sl_cli_usage_error("unknown option '-%c' or missing argument", optopt);
+	return sl_cli_usage_error("unknown option or missing argument: '%s'", arg ? arg : "?");
+}
+
 static void print_group_help(const SlCommand *cmd)
 {
 	size_t w = 0;
@@ -82,6 +91,7 @@ int sl_cli_dispatch(const SlCommand *cmd, const char *prefix, int argc, char **a
 			}
 		}
 		optind = 0; /* full getopt reinitialisation for the leaf */
+		opterr = 0; /* the leaf reports through sl_cli_option_error() */
 		return cmd->run(argc, argv);
 	}
 
