@@ -5,7 +5,7 @@
  *   1. record the installed packages (for the SBOM) while dpkg's database exists;
  *   2. copy the definition's files over the tree, add the release public key;
  *   3. enable and mask units (the image's own systemctl, offline, in a chroot);
- *   4. write os-release;
+ *   4. write os-release and /etc/.updated;
  *   5. remove what a node must not carry ([remove]);
  *   6. clear setuid/setgid bits (strip-setuid);
  *   7. take out the kernel, the UKI stub and systemd-boot for the later steps;
@@ -259,6 +259,27 @@ static int write_os_release(SlBuild *b)
 	if (symlink("../usr/lib/os-release", etc) < 0)
 		return sl_errorf(-errno, "%s: %s", etc, strerror(errno));
 	return sl_write_file(b->os_release, text, strlen(text), 0644);
+}
+
+/*
+ * /etc/.updated: what systemd-update-done writes once /etc matches a /usr. It holds
+ * the /usr mtime it was made for (mkfs.erofs gives every inode SOURCE_DATE_EPOCH),
+ * so units with ConditionNeedsUpdate=/etc (ldconfig, hwdb, catalog: all done at
+ * build time) skip a node's first boot, and run again once an update brings a
+ * newer /usr, as they should.
+ */
+static int write_update_stamp(SlBuild *b)
+{
+	_cleanup_free_ char *path = sl_asprintf("%s/etc/.updated", b->root);
+	_cleanup_free_ char *text = sl_asprintf(
+		"# This file was created by slate build, as systemd-update-done would:\n"
+		"# /etc matches the /usr of this image (see systemd-update-done.service(8)).\n"
+		"TIMESTAMP_NSEC=%lld000000000\n",
+		(long long)b->epoch);
+
+	if (!path || !text)
+		return -ENOMEM;
+	return sl_write_file(path, text, strlen(text), 0644);
 }
 
 /* ---- 5. removal ---------------------------------------------------------------------- */
@@ -516,6 +537,9 @@ int sl_build_postprocess(SlBuild *b)
 	r = write_os_release(b);
 	if (r < 0)
 		return sl_error_prefix(r, "writing os-release: ");
+	r = write_update_stamp(b);
+	if (r < 0)
+		return r;
 	r = remove_globs(b);
 	if (r < 0)
 		return r;

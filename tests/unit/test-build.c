@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -381,4 +382,47 @@ TEST(sha256_of_sparse_files)
 	memset(whole, 0, 3u << 20);
 	ASSERT_EQ(EVP_Digest(whole, 3u << 20, want, &len, EVP_sha256(), NULL), 1);
 	ASSERT_MEMEQ(got, want, 32);
+}
+
+/* Every file under image/ must be compiled in (lib/build/meson.build lists them). */
+static size_t count_tree(const char *dir, const char *rel)
+{
+	_cleanup_free_ char *path = sl_asprintf("%s/%s", dir, rel);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	ASSERT_TRUE(d);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		sub = sl_asprintf("%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		{
+			_cleanup_free_ char *full = sl_asprintf("%s/%s", dir, sub);
+
+			ASSERT_EQ(lstat(full, &st), 0);
+		}
+		if (S_ISDIR(st.st_mode)) {
+			n += count_tree(dir, sub);
+		} else {
+			if (!embedded(sub))
+				sl_test_fail(__FILE__, __LINE__,
+					     "image/%s is not embedded: list it in "
+					     "lib/build/meson.build",
+					     sub);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+TEST(every_image_file_is_embedded)
+{
+	_cleanup_free_ char *dir = sl_asprintf("%s/image", sl_test_srcdir());
+
+	ASSERT_EQ(count_tree(dir, ""), sl_build_default_n_files);
 }
