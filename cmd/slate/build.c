@@ -61,8 +61,8 @@ static void progress(void *userdata, SlBuildEvent ev, unsigned step, unsigned n,
 			fprintf(stderr, "slate build: [%u/%u] %s\n", step, n, what);
 		break;
 	case SL_BUILD_STEP_TICK:
-		/* Redraw the running time about twice a second. */
-		if (!p->tty || elapsed - p->last_draw < 0.5)
+		/* Redraw when the whole seconds shown change. */
+		if (!p->tty || (long)elapsed == (long)p->last_draw)
 			break;
 		p->last_draw = elapsed;
 		fprintf(stderr, "\r\033[K[%u/%u] %s ... %.0f s", step, n, p->title, elapsed);
@@ -199,8 +199,8 @@ static int run(int argc, char **argv)
 			.userdata = &p,
 		},
 		&res);
-	if (p.tty)
-		fputs("\n", stderr);
+	if (r < 0 && p.tty)
+		fputs("\n", stderr); /* end the step's line before the error */
 	if (r < 0)
 		return sl_cli_fail(NULL, r);
 

@@ -54,6 +54,41 @@ void sl_build_log(SlBuild *b, const char *fmt, ...)
 	dprintf(b->log_fd, "\n");
 }
 
+/*
+ * What a failed program said, for the one-line error: the first line of its output
+ * (from offset start of the log) that apt, dpkg or mmdebstrap marks as an error
+ * ("E: ..."), else its last line. False when there is none.
+ */
+static bool first_error_line(const char *log, uint64_t start, char *out, size_t len)
+{
+	_cleanup_close_ int fd = open(log, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = malloc(64 * 1024 + 1);
+	const char *last = NULL, *p;
+	ssize_t n;
+
+	if (fd < 0 || !buf)
+		return false;
+	n = pread(fd, buf, 64 * 1024, (off_t)start);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (p = buf; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		size_t l = strcspn(p, "\n");
+
+		if (l == 0)
+			continue;
+		if (strncmp(p, "E: ", 3) == 0) {
+			snprintf(out, len, "%.*s", (int)l, p);
+			return true;
+		}
+		last = p;
+	}
+	if (!last)
+		return false;
+	snprintf(out, len, "%.*s", (int)strcspn(last, "\n"), last);
+	return true;
+}
+
 int sl_build_spawn(SlBuild *b, const char *const *argv, int stdout_fd)
 {
 	/* mke2fs takes its clock from E2FSPROGS_FAKE_TIME (e2fsprogs 1.47.0 has no
@@ -70,11 +105,22 @@ int sl_build_spawn(SlBuild *b, const char *const *argv, int stdout_fd)
 		.userdata = b,
 	};
 
+	off_t start;
+	int r;
+
 	dprintf(b->log_fd, "+");
 	for (const char *const *p = argv; *p; p++)
 		dprintf(b->log_fd, " %s", *p);
 	dprintf(b->log_fd, "\n");
-	return sl_spawn(&s);
+	start = lseek(b->log_fd, 0, SEEK_END);
+	r = sl_spawn(&s);
+	if (r < 0 && start >= 0) {
+		char why[200];
+
+		if (first_error_line(b->log_path, (uint64_t)start, why, sizeof(why)))
+			r = sl_error_prefix(r, "%s: ", why);
+	}
+	return r;
 }
 
 void sl_build_derive(const SlBuild *b, const char *what, uint8_t ret[static 32])

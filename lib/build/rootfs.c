@@ -262,8 +262,6 @@ int sl_build_bootstrap(SlBuild *b)
 	if (r < 0)
 		goto out;
 	r = sl_build_spawn(b, (const char *const *)a.v, -1);
-	if (r < 0)
-		sl_error_prefix(r, "installing the packages: ");
 out:
 	sl_argv_free(&a);
 	if (tmp) {
