@@ -205,6 +205,14 @@ else
 	fail "systemd is running: multi-user reached, no failed units (got: $out)"
 	guest systemctl --failed --no-legend | sed 's/^/# failed: /'
 fi
+# systemd-boot counted the boot (+3 -> +2-1) and systemd-bless-boot, after
+# systemd-boot-check-no-failures, marked it good: the counter is gone.
+out=$(guest ls /boot/EFI/Linux)
+if [ "$out" = "slate_$version.efi" ]; then
+	ok "the boot was counted and blessed (ESP entry now $out)"
+else
+	fail "the boot was counted and blessed (ESP /EFI/Linux: $out)"
+fi
 out=$(guest systemctl is-active multi-user.target)
 if [ "$out" = active ]; then ok "multi-user.target is active"; else fail "multi-user.target is active (got: $out)"; fi
 want=$(jq -r .boot.ready.sha256 "$a/pcr11.json")
