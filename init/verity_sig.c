@@ -36,17 +36,6 @@ static bool eat(Json *j, char c)
 	return false;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A string at the cursor; with out, its decoded bytes (caller frees), else skipped. */
 static int parse_string(Json *j, char **out, size_t *out_len)
 {
@@ -105,7 +94,7 @@ static int parse_string(Json *j, char **out, size_t *out_len)
 			if (j->len - j->pos < 4)
 				return -EBADMSG;
 			for (int i = 0; i < 4; i++) {
-				int h = hexval(j->s[j->pos++]);
+				int h = sl_unhex_digit(j->s[j->pos++]);
 
 				if (h < 0)
 					return -EBADMSG;

@@ -4,6 +4,9 @@
 
 #include "slate/macros.h"
 
+/* The value of one hex digit (either case), or -1 for any other character. */
+int sl_unhex_digit(char c);
+
 /* Write 2*len lowercase hex digits and a NUL into out (room for 2*len+1 bytes). */
 void sl_hex_encode(const void *data, size_t len, char *out);
 

@@ -24,7 +24,7 @@ char *sl_hex_encode_alloc(const void *data, size_t len)
 	return s;
 }
 
-static int unhex(char c)
+int sl_unhex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -45,7 +45,7 @@ int sl_hex_decode(const char *s, void *out, size_t cap, size_t *ret_len)
 	if (n / 2 > cap)
 		return sl_errorf(-E2BIG, "hex string of %zu bytes exceeds %zu", n / 2, cap);
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = unhex(s[i]), lo = unhex(s[i + 1]);
+		int hi = sl_unhex_digit(s[i]), lo = sl_unhex_digit(s[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return sl_errorf(-EBADMSG, "invalid hex digit at position %zu",

@@ -1,21 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "slate/error.h"
 #include "slate/fileio.h"
+#include "slate/hex.h"
 #include "slate/uuid.h"
 
 /* Byte index of each hex pair in the text "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 static const uint8_t text_pos[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
-
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int sl_uuid_parse(const char *s, SlUuid *ret)
 {
@@ -25,7 +15,7 @@ int sl_uuid_parse(const char *s, SlUuid *ret)
 		return sl_errorf(-EBADMSG, "'%.64s' is not a UUID (expected 8-4-4-4-12 hex digits)",
 				 s);
 	for (int i = 0; i < 16; i++) {
-		int hi = unhex(s[text_pos[i]]), lo = unhex(s[text_pos[i] + 1]);
+		int hi = sl_unhex_digit(s[text_pos[i]]), lo = sl_unhex_digit(s[text_pos[i] + 1]);
 
 		if (hi < 0 || lo < 0)
 			return sl_errorf(-EBADMSG, "'%s' is not a UUID (bad hex digit)", s);

@@ -7,6 +7,7 @@
 
 #include "slate/error.h"
 #include "slate/pcr.h"
+#include "slate/uki.h"
 
 const char *const sl_pcr11_phases[SL_PCR11_N_PHASES] = {
 	"",
@@ -68,30 +69,26 @@ static const char *const *order_for(unsigned major)
 
 int sl_pcr_stub_version(const SlPe *pe, char *out, size_t cap, unsigned *ret_major)
 {
-	static const char marker[] = "#### LoaderInfo: systemd-stub ";
-	const SlPeSection *s = sl_pe_section_find(pe, ".sdmagic");
-	const uint8_t *data, *v, *end;
+	char info[128];
+	const char *v;
 	unsigned major = 0;
-	size_t len, n = 0;
+	size_t n;
 
-	if (!s)
+	if (!sl_pe_section_find(pe, ".sdmagic"))
 		return sl_errorf(-EBADMSG, "no .sdmagic section: not a systemd-stub UKI (give the "
 					   "stub version)");
-	data = sl_pe_section_data(pe, s, &len);
-	v = memmem(data, len, marker, sizeof(marker) - 1);
-	if (!v)
+	/* "#### LoaderInfo: systemd-stub 257.13-1~deb13u1 ####", decoded by lib/uki. */
+	if (sl_uki_stub_version(pe, info, sizeof(info)) < 0 ||
+	    !(v = startswith(info, "systemd-stub ")))
 		return sl_errorf(-EBADMSG, ".sdmagic has no systemd-stub LoaderInfo");
-	v += sizeof(marker) - 1;
-	end = data + len;
-	while (v + n < end && v[n] != ' ' && v[n] != 0 && n + 1 < cap)
-		n++;
+	n = strcspn(v, " ");
 	for (size_t i = 0; i < n && v[i] >= '0' && v[i] <= '9' && major < 100000; i++)
 		major = major * 10 + (unsigned)(v[i] - '0');
 	if (n == 0 || major == 0)
 		return sl_errorf(-EBADMSG, ".sdmagic: unreadable systemd-stub version");
-	for (size_t i = 0; i < n; i++)
-		if (v[i] < 0x21 || v[i] > 0x7e)
-			return sl_errorf(-EBADMSG, ".sdmagic: unprintable systemd-stub version");
+	if (n >= cap)
+		return sl_errorf(-E2BIG, ".sdmagic: systemd-stub version longer than %zu bytes",
+				 cap - 1);
 	memcpy(out, v, n);
 	out[n] = 0;
 	*ret_major = major;
