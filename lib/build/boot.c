@@ -10,7 +10,6 @@
  * PKCS#1 v1.5 signatures are a function of key and message).
  */
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include "build-internal.h"
@@ -118,6 +117,17 @@ int sl_build_sign_roothash(SlBuild *b)
 
 /* ---- initramfs ---------------------------------------------------------------------- */
 
+static bool has_module(const SlInitrdResult *res, const char *name)
+{
+	for (size_t i = 0; i < res->n_modules; i++)
+		if (streq(res->modules[i], name))
+			return true;
+	for (size_t i = 0; i < res->n_builtin; i++)
+		if (streq(res->builtin[i], name))
+			return true;
+	return false;
+}
+
 int sl_build_initrd(SlBuild *b)
 {
 	const SlBuildList *mods = &b->c->lists[SL_BUILD_LIST_INITRD_MODULES];
@@ -150,6 +160,13 @@ int sl_build_initrd(SlBuild *b)
 		sl_build_log(b, "initramfs module %s", res.modules[i]);
 	for (size_t i = 0; i < res.n_builtin; i++)
 		sl_build_log(b, "initramfs module %s is built into the kernel", res.builtin[i]);
+	if (!has_module(&res, "efivarfs")) {
+		sl_initrd_result_done(&res);
+		return sl_errorf(-EINVAL,
+				 "[initrd-modules] lacks efivarfs: slate-init reads systemd-stub's "
+				 "EFI variables through it to measure the boot phases into PCR 11, "
+				 "and without them the node's PCR 11 would not match pcr11.json");
+	}
 	r = sl_write_file(out, res.data, res.size, 0644);
 	sl_initrd_result_done(&res);
 	return r;
@@ -240,60 +257,25 @@ int sl_build_uki(SlBuild *b)
 
 /* ---- PCR 11 -------------------------------------------------------------------------- */
 
-/* PCR = H(PCR || H(data)) in one bank (TPM 2.0 extend). */
-static void extend(const EVP_MD *md, uint8_t *pcr, const void *data, size_t len)
-{
-	uint8_t d[EVP_MAX_MD_SIZE];
-	unsigned n = 0, size = (unsigned)EVP_MD_get_size(md);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	if (!ctx || EVP_Digest(data, len, d, &n, md, NULL) != 1 ||
-	    EVP_DigestInit_ex(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, pcr, size) != 1 ||
-	    EVP_DigestUpdate(ctx, d, n) != 1 || EVP_DigestFinal_ex(ctx, pcr, &n) != 1)
-		abort(); /* digests do not fail short of memory exhaustion */
-	EVP_MD_CTX_free(ctx);
-}
-
-static const EVP_MD *bank_md(SlPcrBank bank)
-{
-	switch (bank) {
-	case SL_PCR_SHA1:
-		return EVP_sha1();
-	case SL_PCR_SHA256:
-		return EVP_sha256();
-	case SL_PCR_SHA384:
-		return EVP_sha384();
-	default:
-		return EVP_sha512();
-	}
-}
-
-static void json_pcr(SlJson *j, const char *key, const SlPcrValue *v)
-{
-	sl_json_key(j, key);
-	sl_json_begin_object(j);
-	for (int k = 0; k < _SL_PCR_BANK_MAX; k++)
-		sl_json_kv_hex(j, sl_pcr_bank_name((SlPcrBank)k), v->bank[k],
-			       sl_pcr_bank_size((SlPcrBank)k));
-	sl_json_end_object(j);
-}
-
 /*
- * pcr11.json: PCR 11 after the stub and after each boot phase. A Slate node's
- * initramfs is slate-init, not systemd, so nothing measures enter-initrd and
- * leave-initrd: the real root's systemd-pcrphase-sysinit.service extends "sysinit"
- * onto the stub's value and systemd-pcrphase.service "ready" (multi-user). "boot"
- * gives those values; "phases" the standard systemd sequence for comparison.
+ * pcr11.json: PCR 11 along a Slate boot. systemd-stub measures the UKI; slate-init
+ * (the initramfs) extends "enter-initrd" when it starts and "leave-initrd" before
+ * switch_root, as systemd's initrd would; the real root's systemd-pcrphase-sysinit
+ * extends "sysinit" and systemd-pcrphase "ready" (multi-user). "boot" holds the value
+ * after each step, named by its last word ("stub" for the stub's own); a healthy
+ * node's PCR 11 is "ready". The same sequence as systemd-measure's phases
+ * ("enter-initrd:leave-initrd:sysinit:ready"), given beside each value.
  */
 int sl_build_pcr(SlBuild *b)
 {
+	static const char *const steps[SL_PCR11_N_PHASES] = { "stub", "enter-initrd",
+							      "leave-initrd", "sysinit", "ready" };
 	_cleanup_free_ char *uki_path = sl_build_out_path(b, "slate.efi");
 	_cleanup_free_ char *path = sl_build_out_path(b, "pcr11.json");
 	_cleanup_free_ uint8_t *uki = NULL;
 	_cleanup_free_ SlPe *pe = NULL;
 	_cleanup_free_ SlPcr11Prediction *pred = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
-	SlPcrValue sysinit, ready;
 	size_t len;
 	SlJson j;
 	int r;
@@ -311,12 +293,6 @@ int sl_build_pcr(SlBuild *b)
 	r = sl_pcr11_predict(pe, 0, pred);
 	if (r < 0)
 		return sl_error_prefix(r, "%s: ", uki_path);
-	sysinit = pred->phases[0];
-	for (int k = 0; k < _SL_PCR_BANK_MAX; k++)
-		extend(bank_md((SlPcrBank)k), sysinit.bank[k], "sysinit", 7);
-	ready = sysinit;
-	for (int k = 0; k < _SL_PCR_BANK_MAX; k++)
-		extend(bank_md((SlPcrBank)k), ready.bank[k], "ready", 5);
 
 	f = fopen(path, "we");
 	if (!f)
@@ -328,14 +304,15 @@ int sl_build_pcr(SlBuild *b)
 	sl_json_kv_uint(&j, "pcr", 11);
 	sl_json_key(&j, "boot");
 	sl_json_begin_object(&j);
-	json_pcr(&j, "stub", &pred->phases[0]);
-	json_pcr(&j, "sysinit", &sysinit);
-	json_pcr(&j, "ready", &ready);
-	sl_json_end_object(&j);
-	sl_json_key(&j, "phases");
-	sl_json_begin_object(&j);
-	for (int i = 0; i < SL_PCR11_N_PHASES; i++)
-		json_pcr(&j, sl_pcr11_phases[i], &pred->phases[i]);
+	for (int i = 0; i < SL_PCR11_N_PHASES; i++) {
+		sl_json_key(&j, steps[i]);
+		sl_json_begin_object(&j);
+		sl_json_kv_string(&j, "phase", sl_pcr11_phases[i]);
+		for (int k = 0; k < _SL_PCR_BANK_MAX; k++)
+			sl_json_kv_hex(&j, sl_pcr_bank_name((SlPcrBank)k), pred->phases[i].bank[k],
+				       sl_pcr_bank_size((SlPcrBank)k));
+		sl_json_end_object(&j);
+	}
 	sl_json_end_object(&j);
 	sl_json_end_object(&j);
 	sl_json_finish(&j);

@@ -215,12 +215,31 @@ else
 fi
 out=$(guest systemctl is-active multi-user.target)
 if [ "$out" = active ]; then ok "multi-user.target is active"; else fail "multi-user.target is active (got: $out)"; fi
+# PCR 11: the stub measured the UKI, slate-init extended enter-initrd and
+# leave-initrd, systemd sysinit and ready; the guest's value is the build's "ready".
 want=$(jq -r .boot.ready.sha256 "$a/pcr11.json")
 got=$(guest cat /sys/class/tpm/tpm0/pcr-sha256/11 | tr 'A-F' 'a-f')
 if [ -n "$want" ] && [ "$got" = "$want" ]; then
-	ok "PCR 11 in the guest equals the build's prediction ($want)"
+	ok "PCR 11 in the guest equals the build's prediction for $(jq -r .boot.ready.phase "$a/pcr11.json") ($want)"
 else
 	fail "PCR 11 in the guest equals the build's prediction (guest $got, predicted $want)"
+	for s in stub enter-initrd leave-initrd sysinit; do
+		echo "# predicted after $s: $(jq -r ".boot[\"$s\"].sha256" "$a/pcr11.json")"
+	done
+fi
+out=$(guest 'test -e /run/slate/pcr11-incomplete && cat /run/slate/pcr11-incomplete; true')
+if [ -z "$out" ] && ! tr -d '\r' <"$VM_LOG" | grep -aq 'TPM measurements are incomplete'; then
+	ok "slate-init measured every boot phase (no 'incomplete' warning, no /run/slate/pcr11-incomplete)"
+else
+	fail "slate-init measured every boot phase (got: ${out:-$(grep -am1 incomplete "$VM_LOG")})"
+fi
+# The event log (JSON-SEQ) holds one PCR 11 phase record each, in boot order.
+out=$(guest "tr '\\036' '\\n' </run/log/systemd/tpm2-measure.log" |
+	jq -rc 'select(.pcr == 11) | .content.string // empty' 2>/dev/null | paste -sd' ')
+if [ "$out" = "enter-initrd leave-initrd sysinit ready" ]; then
+	ok "tpm2-measure.log records the phases in order: $out"
+else
+	fail "tpm2-measure.log records the phases in order (got: $out)"
 fi
 out=$(guest systemctl is-active containerd)
 if [ "$out" = active ]; then ok "containerd is active"; else fail "containerd is active (got: $out)"; fi
