@@ -13,7 +13,8 @@
  * Errors: -EBADMSG the UKI is not one the stub would measure predictably
  * (no .linux, two sections of one name, a name a stub would match by prefix),
  * -EOPNOTSUPP a stub version Slate does not know or sections whose measurement
- * depends on the machine (.profile, .dtbauto, .hwids, .efifw), -ENOMEM.
+ * depends on the machine (.profile, .dtbauto, .hwids, .efifw), -E2BIG a section
+ * over SL_PE_MAX_IMAGE_SIZE, -ENOMEM.
  */
 #pragma once
 
@@ -78,7 +79,12 @@ int sl_pcr_stub_version(const SlPe *pe, char *out, size_t cap, unsigned *ret_maj
  */
 int sl_pcr11_select(const SlPe *pe, unsigned stub_major, SlPcrSection *ret, size_t *ret_n) _wur_;
 
-/* Extend PCR 11 from zero over the sections, then over each phase word. */
+/*
+ * Extend PCR 11 from zero over the sections, then over each phase word. The
+ * zeroes past a section's len are hashed from a small static block, never
+ * allocated. -E2BIG (before anything is hashed) for a section larger than
+ * SL_PE_MAX_IMAGE_SIZE, which no loader would map.
+ */
 int sl_pcr11_compute(const SlPcrSection *sections, size_t n,
 		     SlPcrValue ret[static SL_PCR11_N_PHASES]) _wur_;
 

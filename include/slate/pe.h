@@ -16,7 +16,7 @@
  * long as that buffer does and is not modified.
  *
  * Errors: -EBADMSG malformed (the detail message names the field and offset),
- * -E2BIG over a cap (file size, sections, certificate entries), -EOPNOTSUPP an
+ * -E2BIG over a cap (file size, SizeOfImage, sections, certificate entries), -EOPNOTSUPP an
  * optional-header magic other than PE32 / PE32+, -EINVAL bad arguments.
  */
 #pragma once
@@ -29,6 +29,15 @@
 #define SL_PE_MAX_DATA_DIRS 16
 /* Offsets in a PE are 32-bit; a UKI with a large initrd stays far below this. */
 #define SL_PE_MAX_SIZE ((size_t)1 << 30)
+/*
+ * SizeOfImage is what a loader allocates and zero-fills (edk2's PE/COFF loader,
+ * systemd-boot loading a UKI), and systemd-stub measures each section's
+ * VirtualSize bytes of that memory: zeroes past SizeOfRawData are hashed too.
+ * An image no larger than SL_PE_MAX_SIZE in the file has no business asking
+ * for more memory than that, so the cap is the same 1 GiB: it bounds what
+ * anything derived from the section table (a PCR prediction) may hash.
+ */
+#define SL_PE_MAX_IMAGE_SIZE ((uint32_t)1 << 30)
 
 #define SL_PE_MAGIC_PE32     0x10b
 #define SL_PE_MAGIC_PE32PLUS 0x20b
@@ -133,9 +142,9 @@ typedef struct SlPe {
  * Decode and validate a PE32 or PE32+ image. Checks, in order: DOS header and
  * e_lfanew, "PE\0\0", COFF header, optional header magic and size, alignments
  * (powers of two, FileAlignment <= SectionAlignment), data directory count,
- * section table inside SizeOfHeaders inside the file, every section's raw data
- * inside the file and after the headers, raw data of different sections not
- * overlapping, virtual ranges aligned, ascending, non-overlapping and inside
+ * SizeOfImage at most SL_PE_MAX_IMAGE_SIZE (-E2BIG), section table inside SizeOfHeaders inside the
+ * file, every section's raw data inside the file and after the headers, raw data of different
+ * sections not overlapping, virtual ranges aligned, ascending, non-overlapping and inside
  * SizeOfImage, and the certificate table (8-byte aligned, after all section
  * data, ending at the end of the file, well-formed WIN_CERTIFICATE entries).
  * *ret points into data. Nothing is written to *ret on failure.

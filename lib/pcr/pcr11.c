@@ -217,6 +217,30 @@ static int extend(SlPcrValue *pcr, const uint8_t *data, size_t len, uint64_t siz
 	return 0;
 }
 
+/*
+ * A section is at most what a loader maps: sl_pe_decode() keeps every decoded
+ * section inside SizeOfImage <= SL_PE_MAX_IMAGE_SIZE; sections given directly
+ * get the same cap, so no caller can make the zero-fill hash gigabytes.
+ */
+static int check_sections(const SlPcrSection *sections, size_t n)
+{
+	if (n > 0 && !sections)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const SlPcrSection *s = &sections[i];
+
+		if (s->size > SL_PE_MAX_IMAGE_SIZE)
+			return sl_errorf(-E2BIG,
+					 "section %.8s: VirtualSize 0x%llx exceeds the cap of "
+					 "0x%x (1 GiB)",
+					 s->name, (unsigned long long)s->size,
+					 SL_PE_MAX_IMAGE_SIZE);
+		if (!s->data && MIN((uint64_t)s->len, s->size) > 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int sl_pcr11_compute(const SlPcrSection *sections, size_t n,
 		     SlPcrValue ret[static SL_PCR11_N_PHASES])
 {
@@ -224,6 +248,10 @@ int sl_pcr11_compute(const SlPcrSection *sections, size_t n,
 	SlPcrValue pcr = { 0 }; /* PCR 11 starts at zero */
 	int r;
 
+	/* All sizes first, so that nothing is hashed for a refused set. */
+	r = check_sections(sections, n);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = sections[i].name;
 

@@ -139,6 +139,13 @@ static int decode_optional_header(SlPe *pe)
 	if (pe->section_alignment < pe->file_alignment)
 		return sl_errorf(-EBADMSG, "SectionAlignment 0x%x is below FileAlignment 0x%x",
 				 pe->section_alignment, pe->file_alignment);
+	/* Every section's VirtualSize is checked against SizeOfImage below, so this
+	 * cap also bounds what a measurement of the loaded sections hashes. */
+	if (pe->size_of_image > SL_PE_MAX_IMAGE_SIZE)
+		return sl_errorf(-E2BIG,
+				 "SizeOfImage 0x%x exceeds the cap of 0x%x (1 GiB) that Slate "
+				 "loads or measures",
+				 pe->size_of_image, SL_PE_MAX_IMAGE_SIZE);
 	return 0;
 }
 
@@ -219,9 +226,11 @@ static int validate_sections(SlPe *pe)
 				i, s->name, s->virtual_address);
 		if (vend > pe->size_of_image)
 			return sl_errorf(-EBADMSG,
-					 "section %zu '%s': 0x%x+0x%x ends past SizeOfImage 0x%x",
-					 i, s->name, s->virtual_address, virtual_extent(s),
-					 pe->size_of_image);
+					 "section %zu '%s': VirtualAddress 0x%x + %s 0x%x ends "
+					 "past SizeOfImage 0x%x",
+					 i, s->name, s->virtual_address,
+					 s->virtual_size ? "VirtualSize" : "SizeOfRawData",
+					 virtual_extent(s), pe->size_of_image);
 		prev_end = vend;
 	}
 

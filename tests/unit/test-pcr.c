@@ -63,6 +63,43 @@ TEST(zero_fill_past_raw_data)
 	ASSERT_TRUE(memcmp(&va[0], &vb[0], sizeof(va[0])) != 0);
 }
 
+/* The zeroes are hashed in blocks: a fill across several blocks equals the bytes. */
+TEST(zero_fill_across_blocks)
+{
+	const size_t size = 3 * 4096 + 5;
+	_cleanup_free_ uint8_t *full = calloc(1, size);
+	SlPcrSection a = { ".initrd", NULL, size, size }, b = { ".initrd", NULL, 3, size };
+	SlPcrValue va[SL_PCR11_N_PHASES], vb[SL_PCR11_N_PHASES];
+
+	ASSERT_TRUE(full != NULL);
+	memcpy(full, "abc", 3);
+	a.data = b.data = full;
+	ASSERT_OK(sl_pcr11_compute(&a, 1, va));
+	ASSERT_OK(sl_pcr11_compute(&b, 1, vb));
+	ASSERT_MEMEQ(va, vb, sizeof(va));
+}
+
+/* No section is hashed beyond what a loader maps; nothing is hashed for a refused set. */
+TEST(refuse_section_over_cap)
+{
+	SlPcrSection s[2] = { sec(".linux", "KERNEL"), { ".initrd", (const uint8_t *)"x", 1, 0 } };
+	SlPcrValue v[SL_PCR11_N_PHASES];
+
+	sl_error_clear();
+	s[1].size = (uint64_t)SL_PE_MAX_IMAGE_SIZE + 1;
+	ASSERT_ERR(sl_pcr11_compute(s, 2, v), -E2BIG);
+	ASSERT_STREQ(
+		sl_error_message(-E2BIG),
+		"section .initrd: VirtualSize 0x40000001 exceeds the cap of 0x40000000 (1 GiB)");
+	s[1].size = UINT64_MAX;
+	ASSERT_ERR(sl_pcr11_compute(s, 2, v), -E2BIG);
+	s[1].data = NULL;
+	s[1].size = 1;
+	ASSERT_ERR(sl_pcr11_compute(s, 2, v), -EINVAL);
+	s[1].len = 0; /* all zeroes: no data needed */
+	ASSERT_OK(sl_pcr11_compute(s, 2, v));
+}
+
 TEST(bank_names)
 {
 	ASSERT_STREQ(sl_pcr_bank_name(SL_PCR_SHA1), "sha1");
@@ -277,6 +314,31 @@ TEST(refuse_truncated)
 	ASSERT_REFUSED(copy, img->len - 1, 0, -EBADMSG, "outside the file");
 	ASSERT_REFUSED(copy, 0x300, 0, -EBADMSG, "SizeOfHeaders 0x400 is past the end");
 	ASSERT_REFUSED(copy, 10, 0, -EBADMSG, "shorter than a DOS header");
+}
+
+/*
+ * A UKI asking for more memory than any loader gives it: refused by the decoder
+ * before a VirtualSize of gigabytes could be measured as zeroes.
+ */
+TEST(refuse_huge_size_of_image)
+{
+	static const char *const names[] = { ".linux", ".osrel", NULL };
+	_cleanup_(sl_pe_image_freep) SlPeImage *img = make_uki(magic_257, names);
+	size_t linux_vsize = img->pe.section_table_offset + 40 * (img->pe.n_sections - 2) + 8;
+	size_t soi = img->pe.opt_offset + 56;
+	_cleanup_free_ uint8_t *b = malloc(img->len);
+
+	ASSERT_STREQ(img->pe.sections[img->pe.n_sections - 2].name, ".linux");
+	memcpy(b, img->buf, img->len);
+	sl_put_le32(b + soi, 0xffffffff);
+	ASSERT_REFUSED(b, img->len, 0, -E2BIG, "SizeOfImage 0xffffffff exceeds the cap");
+	sl_put_le32(b + linux_vsize, 0xf0000000);
+	ASSERT_REFUSED(b, img->len, 0, -E2BIG, "SizeOfImage 0xffffffff exceeds the cap");
+	sl_put_le32(b + soi, SL_PE_MAX_IMAGE_SIZE + 1);
+	ASSERT_REFUSED(b, img->len, 0, -E2BIG, "SizeOfImage 0x40000001 exceeds the cap");
+	/* Under the cap, the section must still lie inside SizeOfImage. */
+	sl_put_le32(b + soi, SL_PE_MAX_IMAGE_SIZE);
+	ASSERT_REFUSED(b, img->len, 0, -EBADMSG, "VirtualSize 0xf0000000 ends past SizeOfImage");
 }
 
 /* A measured section whose header points outside the file or the image. */

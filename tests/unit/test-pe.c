@@ -196,6 +196,7 @@ TEST(malformed_vectors_refused)
 		{ "bad-overlap-va.pe", -EBADMSG, "overlaps the previous section" },
 		{ "bad-raw-in-headers.pe", -EBADMSG, "overlaps the headers" },
 		{ "bad-size-of-image.pe", -EBADMSG, "SizeOfImage" },
+		{ "bad-size-of-image-cap.pe", -E2BIG, "SizeOfImage 0x40001000 exceeds the cap" },
 		{ "bad-cert-outside.pe", -EBADMSG, "points outside the file" },
 		{ "bad-cert-overflow.pe", -EBADMSG, "points outside the file" },
 		{ "bad-cert-misaligned.pe", -EBADMSG, "not 8-byte aligned" },
@@ -305,6 +306,46 @@ TEST(size_cap)
 
 	ASSERT_ERR(sl_pe_decode(b, SL_PE_MAX_SIZE + 1, &pe), -E2BIG);
 	ASSERT_ERR(sl_pe_decode(NULL, 10, &pe), -EINVAL);
+}
+
+/* SizeOfImage is capped at SL_PE_MAX_IMAGE_SIZE, and every section lies inside it. */
+TEST(size_of_image_cap)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	uint32_t soi, vsize;
+	size_t len;
+	SlPe pe;
+
+	b = read_vector("two-sections.pe", &len);
+	ASSERT_OK(sl_pe_decode(b, len, &pe));
+	soi = pe.opt_offset + 56;
+	/* The second section's VirtualSize; its VirtualAddress is 0x2000. */
+	vsize = pe.section_table_offset + 40 + 8;
+	ASSERT_UEQ(pe.sections[1].virtual_address, 0x2000);
+
+	sl_put_le32(b + soi, SL_PE_MAX_IMAGE_SIZE + 0x1000);
+	sl_error_clear();
+	ASSERT_ERR(sl_pe_decode(b, len, &pe), -E2BIG);
+	ASSERT_STREQ(sl_error_message(-E2BIG),
+		     "SizeOfImage 0x40001000 exceeds the cap of 0x40000000 (1 GiB) that Slate "
+		     "loads or measures");
+	sl_put_le32(b + soi, 0xffffffff);
+	ASSERT_ERR(sl_pe_decode(b, len, &pe), -E2BIG);
+
+	/* At the cap, a section may fill it, and not one byte more. */
+	sl_put_le32(b + soi, SL_PE_MAX_IMAGE_SIZE);
+	sl_put_le32(b + vsize, SL_PE_MAX_IMAGE_SIZE - 0x2000);
+	ASSERT_OK(sl_pe_decode(b, len, &pe));
+	ASSERT_UEQ(pe.size_of_image, SL_PE_MAX_IMAGE_SIZE);
+	ASSERT_UEQ(pe.sections[1].virtual_size, SL_PE_MAX_IMAGE_SIZE - 0x2000);
+	sl_put_le32(b + vsize, SL_PE_MAX_IMAGE_SIZE - 0x1fff);
+	sl_error_clear();
+	ASSERT_ERR(sl_pe_decode(b, len, &pe), -EBADMSG);
+	ASSERT_STREQ(sl_error_message(-EBADMSG),
+		     "section 1 '.data': VirtualAddress 0x2000 + VirtualSize 0x3fffe001 ends past "
+		     "SizeOfImage 0x40000000");
+	sl_put_le32(b + vsize, 0xffffffff);
+	ASSERT_ERR(sl_pe_decode(b, len, &pe), -EBADMSG);
 }
 
 TEST(add_section_layout)

@@ -112,9 +112,10 @@ def main():
     bad['bad-nsections-headers.pe'] = two_sections(n_sections=40)
     bad['bad-file-align.pe'] = two_sections(fa=0x300)
     bad['bad-section-align.pe'] = two_sections(sa=0x100)
+    # SizeOfImage given: derived from the huge SizeOfRawData it would exceed its cap.
     bad['bad-section-outside.pe'] = build(
         [('.text', text(0x200, 1), 0x1000, 0x400, 0x200, 0x200, CODE),
-         ('.data', b'', 0x2000, 0x600, 0x7ffffe00, 0x200, DATA)])
+         ('.data', b'', 0x2000, 0x600, 0x7ffffe00, 0x200, DATA)], size_of_image=0x3000)
     bad['bad-raw-overflow.pe'] = build(
         [('.text', text(0x200, 1), 0x1000, 0x400, 0x200, 0x200, CODE),
          ('.data', b'', 0x2000, 0xfffffe00, 0x400, 0x200, DATA)])
@@ -127,6 +128,8 @@ def main():
     bad['bad-raw-in-headers.pe'] = build(
         [('.text', text(0x200, 1), 0x1000, 0x200, 0x200, 0x200, CODE)])
     bad['bad-size-of-image.pe'] = two_sections(size_of_image=0x2000)
+    # More memory than any loader maps (the cap is 1 GiB): -E2BIG.
+    bad['bad-size-of-image-cap.pe'] = two_sections(size_of_image=0x40001000)
     bad['bad-cert-outside.pe'] = two_sections(extra_dirs={4: (0xa00, 0x1000)})
     bad['bad-cert-overflow.pe'] = two_sections(extra_dirs={4: (0xfffffff8, 0x10)})
     bad['bad-cert-misaligned.pe'] = two_sections(trailing=bytes(0x24),
