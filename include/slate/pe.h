@@ -162,7 +162,8 @@ const SlPeSection *sl_pe_section_find(const SlPe *pe, const char *name);
  * The bytes of a section as its file provides them: min(VirtualSize,
  * SizeOfRawData) bytes at PointerToRawData (validated by sl_pe_decode). When
  * VirtualSize is larger, the loader fills the rest with zeroes. Points into the
- * decoded buffer.
+ * decoded buffer, also when the length is 0 (then at its start: PointerToRawData
+ * of a section without raw data may be anything).
  */
 const uint8_t *sl_pe_section_data(const SlPe *pe, const SlPeSection *s, size_t *ret_len);
 

@@ -371,6 +371,10 @@ const SlPeSection *sl_pe_section_find(const SlPe *pe, const char *name)
 const uint8_t *sl_pe_section_data(const SlPe *pe, const SlPeSection *s, size_t *ret_len)
 {
 	*ret_len = MIN(s->virtual_size, s->raw_size);
+	/* PointerToRawData of a section without raw data is not checked (loaders
+	 * ignore it): never form a pointer from it. */
+	if (*ret_len == 0)
+		return pe->data;
 	return pe->data + s->raw_offset;
 }
 

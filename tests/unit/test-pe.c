@@ -308,6 +308,26 @@ TEST(size_cap)
 	ASSERT_ERR(sl_pe_decode(NULL, 10, &pe), -EINVAL);
 }
 
+/* A section without raw data: its PointerToRawData is never used (found by fuzz-pcr). */
+TEST(section_data_without_raw_data)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	const uint8_t *d;
+	size_t len, n;
+	uint32_t h;
+	SlPe pe;
+
+	b = read_vector("two-sections.pe", &len);
+	ASSERT_OK(sl_pe_decode(b, len, &pe));
+	h = pe.section_table_offset + 40;
+	sl_put_le32(b + h + 16, 0);	     /* SizeOfRawData */
+	sl_put_le32(b + h + 20, 0xfffff000); /* PointerToRawData, far past the end */
+	ASSERT_OK(sl_pe_decode(b, len, &pe));
+	d = sl_pe_section_data(&pe, &pe.sections[1], &n);
+	ASSERT_UEQ(n, 0);
+	ASSERT_TRUE(d == b);
+}
+
 /* SizeOfImage is capped at SL_PE_MAX_IMAGE_SIZE, and every section lies inside it. */
 TEST(size_of_image_cap)
 {

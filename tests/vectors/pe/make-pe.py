@@ -143,4 +143,5 @@ def main():
         (out / name).write_bytes(data)
 
 
-main()
+if __name__ == '__main__':
+    main()
