@@ -43,6 +43,13 @@ int sl_rm_rf(const char *path) _wur_;
 /* Write a small file (not atomically) with mode. */
 int sl_write_file(const char *path, const void *data, size_t len, mode_t mode) _wur_;
 
+/*
+ * Copy the data regions of the first size bytes of in (named src in errors) to
+ * out at offset + their offset (named dst): holes are skipped, not written.
+ */
+int sl_copy_data(int in, const char *src, uint64_t size, int out, uint64_t offset, const char *dst)
+	_wur_;
+
 /* Copy a regular file, creating or truncating dst with mode. Holes are kept. */
 int sl_copy_file(const char *src, const char *dst, mode_t mode) _wur_;
 

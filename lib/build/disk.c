@@ -17,12 +17,11 @@
 
 #define SECTOR 512u
 
-/* Copy src's data regions into dst_fd at offset; it must fit in cap bytes. */
-static int copy_into(const char *src, int dst_fd, uint64_t offset, uint64_t cap)
+/* Copy src's data regions into dst_fd (named dst) at offset; it must fit in cap bytes. */
+static int copy_into(const char *src, int dst_fd, const char *dst, uint64_t offset, uint64_t cap)
 {
 	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ uint8_t *buf = NULL;
-	uint64_t size, off = 0;
+	uint64_t size;
 	int r;
 
 	if (in < 0)
@@ -33,32 +32,7 @@ static int copy_into(const char *src, int dst_fd, uint64_t offset, uint64_t cap)
 	if (size > cap)
 		return sl_errorf(-ENOSPC, "%s (%llu bytes) does not fit its partition (%llu bytes)",
 				 src, (unsigned long long)size, (unsigned long long)cap);
-	buf = malloc(1u << 20);
-	if (!buf)
-		return -ENOMEM;
-	while (off < size) {
-		off_t data = lseek(in, (off_t)off, SEEK_DATA), hole;
-
-		if (data < 0 && errno == ENXIO)
-			break;
-		if (data < 0)
-			return -errno;
-		hole = lseek(in, data, SEEK_HOLE);
-		if (hole < 0)
-			return -errno;
-		for (uint64_t p = (uint64_t)data; p < (uint64_t)hole;) {
-			size_t n = (size_t)MIN((uint64_t)hole - p, (uint64_t)(1u << 20));
-
-			r = sl_pread_all(in, buf, n, p);
-			if (r >= 0)
-				r = sl_pwrite_all(dst_fd, buf, n, offset + p);
-			if (r < 0)
-				return sl_errorf(r, "copying %s: %s", src, strerror(-r));
-			p += n;
-		}
-		off = (uint64_t)hole;
-	}
-	return 0;
+	return sl_copy_data(in, src, size, dst_fd, offset, dst);
 }
 
 /* An empty ext4 for ROOT, reproducible: derived UUID and hash seed, fixed time. */
@@ -166,7 +140,7 @@ int sl_build_disk(SlBuild *b, const char *esp)
 
 		if (idx < 0)
 			return idx;
-		r = copy_into(parts[i].file, fd, gpt->entries[idx].first_lba * SECTOR,
+		r = copy_into(parts[i].file, fd, tmp, gpt->entries[idx].first_lba * SECTOR,
 			      part_size(gpt, idx));
 		if (r < 0)
 			return sl_error_prefix(r, "partition %s: ", parts[i].label);

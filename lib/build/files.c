@@ -98,23 +98,12 @@ int sl_write_file(const char *path, const void *data, size_t len, mode_t mode)
 	return 0;
 }
 
-int sl_copy_file(const char *src, const char *dst, mode_t mode)
+int sl_copy_data(int in, const char *src, uint64_t size, int out, uint64_t offset, const char *dst)
 {
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int out = -1;
-	_cleanup_free_ uint8_t *buf = NULL;
-	uint64_t size, off = 0;
+	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
+	uint64_t off = 0;
 	int r;
 
-	if (in < 0)
-		return sl_errorf(-errno, "cannot read %s: %s", src, strerror(errno));
-	r = sl_fd_size(in, &size);
-	if (r < 0)
-		return r;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (out < 0)
-		return sl_errorf(-errno, "cannot write %s: %s", dst, strerror(errno));
-	buf = malloc(1u << 20);
 	if (!buf)
 		return -ENOMEM;
 	/* Copy only the data regions so that sparse files stay sparse. */
@@ -128,19 +117,42 @@ int sl_copy_file(const char *src, const char *dst, mode_t mode)
 		hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0)
 			return -errno;
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
 		for (uint64_t p = (uint64_t)data; p < (uint64_t)hole;) {
 			size_t n = (size_t)MIN((uint64_t)hole - p, (uint64_t)(1u << 20));
 
 			r = sl_pread_all(in, buf, n, p);
 			if (r < 0)
 				return sl_errorf(r, "cannot read %s: %s", src, strerror(-r));
-			r = sl_pwrite_all(out, buf, n, p);
+			r = sl_pwrite_all(out, buf, n, offset + p);
 			if (r < 0)
 				return sl_errorf(r, "cannot write %s: %s", dst, strerror(-r));
 			p += n;
 		}
 		off = (uint64_t)hole;
 	}
+	return 0;
+}
+
+int sl_copy_file(const char *src, const char *dst, mode_t mode)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int out = -1;
+	uint64_t size;
+	int r;
+
+	if (in < 0)
+		return sl_errorf(-errno, "cannot read %s: %s", src, strerror(errno));
+	r = sl_fd_size(in, &size);
+	if (r < 0)
+		return r;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (out < 0)
+		return sl_errorf(-errno, "cannot write %s: %s", dst, strerror(errno));
+	r = sl_copy_data(in, src, size, out, 0, dst);
+	if (r < 0)
+		return r;
 	if (ftruncate(out, (off_t)size) < 0 || fchmod(out, mode) < 0)
 		return sl_errorf(-errno, "cannot write %s: %s", dst, strerror(errno));
 	return 0;

@@ -267,6 +267,29 @@ TEST(shell_quote)
 	ASSERT_STREQ(b, "'it'\\''s $x'");
 }
 
+/* The data regions of a sparse file, up to size, land at offset + their offset. */
+TEST(copy_data_at_offset)
+{
+	_cleanup_free_ char *src = sl_asprintf("%s/sparse", sl_test_tmpdir());
+	_cleanup_free_ char *dst = sl_asprintf("%s/disk", sl_test_tmpdir());
+	_cleanup_close_ int in = -1, out = -1;
+	uint8_t got[16384] = { 0 }, want[16384] = { 0 };
+
+	in = open(src, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = open(dst, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_TRUE(in >= 0 && out >= 0);
+	ASSERT_OK(sl_pwrite_all(in, "ab", 2, 0));
+	ASSERT_OK(sl_pwrite_all(in, "xy", 2, 8192));
+	ASSERT_EQ(ftruncate(in, 12288), 0);
+	ASSERT_EQ(ftruncate(out, sizeof(got)), 0);
+	/* Only the first 8193 bytes: "ab", the hole, "x". */
+	ASSERT_OK(sl_copy_data(in, src, 8193, out, 512, dst));
+	ASSERT_OK(sl_pread_all(out, got, sizeof(got), 0));
+	memcpy(want + 512, "ab", 2);
+	want[512 + 8192] = 'x';
+	ASSERT_MEMEQ(got, want, sizeof(got));
+}
+
 TEST(files_helpers)
 {
 	_cleanup_free_ char *d = sl_asprintf("%s/a/b/c", sl_test_tmpdir());
