@@ -2,7 +2,6 @@
 /* slate pcr predict: PCR 11 of a UKI as systemd-stub and systemd-pcrphase extend it. */
 #include "slate/cli.h"
 #include "slate/error.h"
-#include "slate/fileio.h"
 #include "slate/hex.h"
 #include "slate/json.h"
 #include "slate/pcr.h"
@@ -111,9 +110,7 @@ static int predict_run(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return sl_cli_usage_error("expected one UKI");
-	r = sl_read_file(argv[optind], SL_PE_MAX_SIZE, &buf, &len);
-	if (r >= 0)
-		r = sl_pe_decode(buf, len, &pe);
+	r = sl_pe_read_file(argv[optind], &buf, &len, &pe);
 	if (r >= 0)
 		r = sl_pcr11_predict(&pe, stub, &p);
 	if (r < 0)

@@ -426,10 +426,7 @@ static int run_inspect(int argc, char **argv)
 	if (optind + 1 != argc)
 		return sl_cli_usage_error("expected one file");
 	x.file = argv[optind];
-	r = sl_read_file(x.file, SL_PE_MAX_SIZE, &data, &len);
-	if (r < 0)
-		return sl_cli_fail(x.file, r);
-	r = sl_pe_decode(data, len, &pe);
+	r = sl_pe_read_file(x.file, &data, &len, &pe);
 	if (r < 0)
 		return sl_cli_fail(x.file, r);
 	x.pe = &pe;

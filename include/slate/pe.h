@@ -152,6 +152,14 @@ typedef struct SlPe {
 int sl_pe_decode(const void *data, size_t size, SlPe *ret) _wur_;
 
 /*
+ * Read the file at path (at most SL_PE_MAX_SIZE bytes) and decode it. The
+ * caller owns *ret_data, which *ret points into. Errors: sl_read_file()'s
+ * (-E2BIG over the cap, -errno) and sl_pe_decode()'s. Nothing is written to
+ * the out-parameters on failure.
+ */
+int sl_pe_read_file(const char *path, uint8_t **ret_data, size_t *ret_size, SlPe *ret) _wur_;
+
+/*
  * The section whose name equals name exactly (names are at most 8 bytes); the
  * last one when several match, as systemd-stub takes the last match. NULL when
  * there is none.

@@ -308,6 +308,31 @@ TEST(size_cap)
 	ASSERT_ERR(sl_pe_decode(NULL, 10, &pe), -EINVAL);
 }
 
+TEST(read_file)
+{
+	char good[4096], bad[4096], none[4096];
+	_cleanup_free_ uint8_t *data = NULL;
+	uint8_t *untouched = (uint8_t *)"x";
+	size_t len = 7;
+	SlPe pe;
+
+	snprintf(good, sizeof(good), "%s/tests/vectors/pe/two-sections.pe", sl_test_srcdir());
+	snprintf(bad, sizeof(bad), "%s/tests/vectors/pe/bad-size-of-image-cap.pe",
+		 sl_test_srcdir());
+	snprintf(none, sizeof(none), "%s/tests/vectors/pe/no-such.pe", sl_test_srcdir());
+	ASSERT_OK(sl_pe_read_file(good, &data, &len, &pe));
+	ASSERT_TRUE(pe.data == data && pe.size == len);
+	ASSERT_UEQ(pe.n_sections, 2);
+	{
+		uint8_t *d = untouched;
+
+		ASSERT_ERR(sl_pe_read_file(bad, &d, &len, &pe), -E2BIG);
+		ASSERT_TRUE(strstr(sl_error_message(-E2BIG), "SizeOfImage 0x40001000") != NULL);
+		ASSERT_ERR(sl_pe_read_file(none, &d, &len, &pe), -ENOENT);
+		ASSERT_TRUE(d == untouched);
+	}
+}
+
 /* A section without raw data: its PointerToRawData is never used (found by fuzz-pcr). */
 TEST(section_data_without_raw_data)
 {
