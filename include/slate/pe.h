@@ -16,8 +16,9 @@
  * long as that buffer does and is not modified.
  *
  * Errors: -EBADMSG malformed (the detail message names the field and offset),
- * -E2BIG over a cap (file size, SizeOfImage, sections, certificate entries), -EOPNOTSUPP an
- * optional-header magic other than PE32 / PE32+, -EINVAL bad arguments.
+ * -E2BIG over a cap (file size, SizeOfImage, sections, certificate entries),
+ * -EOPNOTSUPP an optional-header magic other than PE32 / PE32+, -EINVAL bad
+ * arguments.
  */
 #pragma once
 
@@ -142,10 +143,11 @@ typedef struct SlPe {
  * Decode and validate a PE32 or PE32+ image. Checks, in order: DOS header and
  * e_lfanew, "PE\0\0", COFF header, optional header magic and size, alignments
  * (powers of two, FileAlignment <= SectionAlignment), data directory count,
- * SizeOfImage at most SL_PE_MAX_IMAGE_SIZE (-E2BIG), section table inside SizeOfHeaders inside the
- * file, every section's raw data inside the file and after the headers, raw data of different
- * sections not overlapping, virtual ranges aligned, ascending, non-overlapping and inside
- * SizeOfImage, and the certificate table (8-byte aligned, after all section
+ * SizeOfImage at most SL_PE_MAX_IMAGE_SIZE (-E2BIG), section table inside
+ * SizeOfHeaders inside the file, every section's raw data inside the file and
+ * after the headers, raw data of different sections not overlapping, virtual
+ * ranges ascending, non-overlapping and inside SizeOfImage (VirtualSize, or
+ * SizeOfRawData when it is 0), and the certificate table (8-byte aligned, after all section
  * data, ending at the end of the file, well-formed WIN_CERTIFICATE entries).
  * *ret points into data. Nothing is written to *ret on failure.
  */
