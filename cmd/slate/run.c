@@ -381,8 +381,10 @@ static int build_qemu_argv(const RunArgs *o, const char *qemu, const char *code,
 	r = r ?: argv_add(a, "%lluM", (unsigned long long)(o->memory >> 20));
 	r = r ?: argv_add(a, "-display");
 	r = r ?: argv_add(a, "none");
-	r = r ?: argv_add(a, "-vga");
-	r = r ?: argv_add(a, "none");
+	/* Only the devices listed here: QEMU's defaults add a VGA card, a parallel port
+	 * and an empty CD-ROM drive, whose AHCI, SCSI and CD-ROM drivers the guest would
+	 * load and probe on every boot. */
+	r = r ?: argv_add(a, "-nodefaults");
 	if (!o->reboot)
 		r = r ?: argv_add(a, "-no-reboot");
 	if (o->secure_boot) {
