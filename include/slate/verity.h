@@ -8,9 +8,11 @@
  *   - parameters, tree geometry, the on-disk superblock and the kernel table line
  *     (lib/verity/params.c, superblock.c, table.c): no OpenSSL, no I/O; slate-init
  *     (a static binary) links only these, through verity_core_dep;
- *   - hashing (lib/verity/digest.c, tree.c): building and verifying trees from file
- *     descriptors, on several threads, with OpenSSL's EVP digests, through
- *     verity_dep.
+ *   - hashing (lib/verity/digest.c, sha256.c, tree.c): building and verifying trees
+ *     from file descriptors, on several threads, with OpenSSL's EVP digests (and
+ *     for sha256, on a CPU with the SHA extensions, Slate's own SHA-256 that hashes
+ *     a few blocks at once, checked against OpenSSL at first use; the environment
+ *     variable SLATE_VERITY_NO_SHANI=1 turns it off), through verity_dep.
  *
  * Errors (negative errno, with a detail message from sl_error_message()):
  *   -EBADMSG     malformed input: a superblock that is not one, a field out of

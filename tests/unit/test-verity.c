@@ -2,10 +2,12 @@
 /*
  * lib/verity: superblock, layout and table line against veritysetup's vectors
  * (tests/vectors/verity/, made by generate.sh there), and every refusal of a
- * malformed superblock, each printed as a TAP comment.
+ * malformed superblock, each printed as a TAP comment; the SHA-NI SHA-256 path
+ * against the NIST vectors, OpenSSL and the OpenSSL-built tree.
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
 
 #include "slate/bytes.h"
 #include "slate/error.h"
@@ -15,6 +17,8 @@
 #include "slate/verity.h"
 #include "test.h"
 #include "verity-vectors.h"
+#include "../../lib/verity/digest.h"
+#include "../../lib/verity/sha256.h"
 
 static void assert_params_equal(const SlVerityParams *a, const SlVerityParams *b)
 {
@@ -481,6 +485,16 @@ TEST(vectors_format_verify_read_path)
 	unsetenv("SLATE_VERITY_NO_MMAP");
 }
 
+TEST(vectors_format_verify_openssl_sha256)
+{
+	/* On a CPU with the SHA extensions the tests above hash sha256 with
+	 * lib/verity/sha256.c: the OpenSSL path must match veritysetup too. */
+	setenv("SLATE_VERITY_NO_SHANI", "1", 1);
+	ASSERT_FALSE(verity_sha256_fast());
+	format_vectors(2);
+	unsetenv("SLATE_VERITY_NO_SHANI");
+}
+
 /* A multi-level tree with small blocks: 3000 blocks of 512 bytes, 16 digests per
  * hash block (sha256, 512-byte hash blocks) -> levels 188/12/1. */
 static void small_tree_params(SlVerityParams *p)
@@ -673,4 +687,205 @@ TEST(threads_agree)
 		ASSERT_MEMEQ(again, first, len);
 	}
 	ASSERT_TRUE(sl_verity_default_threads() >= 1);
+}
+
+/* ---- SHA-256 with the SHA extensions (lib/verity/sha256.c) ---- */
+
+static bool sha_ni_or_skip(void)
+{
+	if (verity_sha256_cpu())
+		return true;
+	sl_test_skip("this CPU has no SHA extensions");
+	return false;
+}
+
+/* FIPS 180-2 Appendix B (the same in the NIST CAVP examples): plain SHA-256 is
+ * the format 1 node with no salt. */
+TEST(sha_ni_nist_vectors)
+{
+	static const struct {
+		const char *msg;
+		const char *digest;
+	} v[] = {
+		{ "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+		{ "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+		{ "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmno"
+		  "pqklmnopqrlmnopqrsmnopqrstnopqrstu",
+		  "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1" },
+	};
+	_cleanup_free_ uint8_t *million = malloc(1000000);
+	VeritySha256 s;
+	uint8_t got[VERITY_SHA256_LANES][32], want[32];
+	uint8_t *out[VERITY_SHA256_LANES] = { got[0], got[1], got[2], got[3] };
+	size_t len;
+
+	if (!sha_ni_or_skip())
+		return;
+	verity_sha256_init(&s, 1, NULL, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		/* Each lane count, all lanes the same message. */
+		const uint8_t *in[VERITY_SHA256_LANES];
+
+		for (unsigned l = 0; l < VERITY_SHA256_LANES; l++)
+			in[l] = (const uint8_t *)v[i].msg;
+		ASSERT_OK(sl_hex_decode(v[i].digest, want, sizeof(want), &len));
+		for (unsigned n = 1; n <= VERITY_SHA256_LANES; n++) {
+			memset(got, 0, sizeof(got));
+			verity_sha256_digest(&s, n, in, strlen(v[i].msg), out);
+			for (unsigned l = 0; l < n; l++)
+				ASSERT_MEMEQ(got[l], want, 32);
+		}
+	}
+	/* One million "a". */
+	ASSERT_TRUE(million);
+	memset(million, 'a', 1000000);
+	ASSERT_OK(sl_hex_decode("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+				want, sizeof(want), &len));
+	verity_sha256_digest(&s, 1, (const uint8_t *const[]){ million }, 1000000, out);
+	ASSERT_MEMEQ(got[0], want, 32);
+}
+
+/* The node digest the way dm-verity defines it, with OpenSSL in one call. */
+static void openssl_node(unsigned type, const uint8_t *salt, size_t salt_size, const uint8_t *block,
+			 size_t len, uint8_t out[32])
+{
+	_cleanup_free_ uint8_t *msg = malloc(len + salt_size + 1);
+
+	ASSERT_TRUE(msg);
+	if (type == 1) {
+		memcpy(msg, salt, salt_size);
+		memcpy(msg + salt_size, block, len);
+	} else {
+		memcpy(msg, block, len);
+		memcpy(msg + len, salt, salt_size);
+	}
+	ASSERT_EQ(EVP_Digest(msg, len + salt_size, out, NULL, EVP_sha256(), NULL), 1);
+}
+
+/* Random salts (0..256 bytes), both formats, random lengths and the block sizes
+ * 512..65536, 1 to 4 blocks at unaligned places: the same digests as OpenSSL. */
+TEST(sha_ni_matches_openssl)
+{
+	const size_t cap = VERITY_SHA256_LANES * 65536 + 4096;
+	_cleanup_free_ uint8_t *buf = pattern(cap, 11);
+	uint32_t seed = 1;
+
+	if (!sha_ni_or_skip())
+		return;
+	for (unsigned c = 0; c < 400; c++) {
+		const uint8_t *in[VERITY_SHA256_LANES];
+		uint8_t got[VERITY_SHA256_LANES][32], want[32], salt[SL_VERITY_SALT_MAX];
+		uint8_t *out[VERITY_SHA256_LANES] = { got[0], got[1], got[2], got[3] };
+		unsigned type, n;
+		size_t salt_size, len;
+		VeritySha256 s;
+
+#define RND() (seed = seed * 1103515245u + 12345u, seed >> 8)
+		type = RND() & 1;
+		salt_size = RND() % (SL_VERITY_SALT_MAX + 1);
+		/* Half the cases a real block size, half any length below 64 KiB. */
+		len = (c & 1) ? (size_t)512 << (RND() % 8) : RND() % 65536;
+		n = 1 + RND() % VERITY_SHA256_LANES;
+		for (size_t i = 0; i < salt_size; i++)
+			salt[i] = (uint8_t)RND();
+		for (unsigned l = 0; l < n; l++) {
+			in[l] = buf + l * 65536 + RND() % 4096;
+			ASSERT_TRUE(in[l] + len <= buf + cap);
+		}
+#undef RND
+		verity_sha256_init(&s, type, salt, salt_size);
+		verity_sha256_digest(&s, n, in, len, out);
+		for (unsigned l = 0; l < n; l++) {
+			openssl_node(type, salt, salt_size, in[l], len, want);
+			if (memcmp(got[l], want, 32) != 0)
+				sl_test_fail(
+					__FILE__, __LINE__,
+					"format %u, salt %zu bytes, length %zu, lane %u of %u: "
+					"differs from OpenSSL",
+					type, salt_size, len, l, n);
+		}
+	}
+}
+
+/* A stand-in that is wrong in one case only: format 0 with a 65-byte salt, the
+ * third of three blocks. */
+static void almost_sha256(const VeritySha256 *s, unsigned n, const uint8_t *const blocks[],
+			  size_t len, uint8_t *const out[])
+{
+	verity_sha256_digest(s, n, blocks, len, out);
+	if (s->tail_len == 65 && n == 3)
+		out[2][31] ^= 1;
+}
+
+TEST(sha_ni_self_test)
+{
+	if (!sha_ni_or_skip())
+		return;
+	/* It passes here, so format uses it; a single wrong digest fails it. */
+	ASSERT_TRUE(verity_sha256_self_test(verity_sha256_digest));
+	ASSERT_TRUE(verity_sha256_fast());
+	ASSERT_FALSE(verity_sha256_self_test(almost_sha256));
+	setenv("SLATE_VERITY_NO_SHANI", "1", 1);
+	ASSERT_FALSE(verity_sha256_fast());
+	unsetenv("SLATE_VERITY_NO_SHANI");
+}
+
+/* Whole trees, SHA-NI against OpenSSL: both formats, salts around the 64-byte
+ * block, data and hash block sizes 512..65536, odd block counts. */
+TEST(sha_ni_tree_matches_openssl)
+{
+	static const struct {
+		unsigned type;
+		size_t salt, dbs, hbs;
+		uint64_t blocks;
+	} c[] = {
+		{ 1, 32, 4096, 4096, 1027 }, { 0, 32, 4096, 4096, 333 },
+		{ 1, 0, 512, 512, 3001 },    { 0, 0, 512, 1024, 999 },
+		{ 1, 63, 1024, 512, 517 },   { 0, 64, 2048, 4096, 129 },
+		{ 1, 65, 65536, 4096, 37 },  { 0, 256, 4096, 65536, 301 },
+		{ 1, 256, 8192, 32768, 65 }, { 0, 127, 16384, 2048, 7 },
+	};
+	_cleanup_free_ char *dpath = tmp_path("ndata"), *hpath = tmp_path("nhash");
+
+	if (!sha_ni_or_skip())
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		_cleanup_free_ uint8_t *data = NULL, *fast = NULL, *slow = NULL;
+		_cleanup_close_ int dfd = -1, hfd = -1;
+		uint8_t root[SL_VERITY_DIGEST_MAX], root_ssl[SL_VERITY_DIGEST_MAX];
+		SlVerityParams p;
+		SlVerityCorruption bad;
+		size_t flen, slen, dlen = (size_t)(c[i].blocks * c[i].dbs);
+
+		sl_verity_params_init(&p);
+		p.hash_type = c[i].type;
+		p.salt_size = c[i].salt;
+		for (size_t k = 0; k < c[i].salt; k++)
+			p.salt[k] = (uint8_t)(k * 7 + i);
+		p.data_block_size = c[i].dbs;
+		p.hash_block_size = c[i].hbs;
+		p.data_blocks = c[i].blocks;
+		data = pattern(dlen, (uint32_t)i);
+		dfd = write_new_file(dpath, data, dlen);
+		hfd = write_new_file(hpath, "", 0);
+		ASSERT_OK(sl_verity_format(dfd, hfd, &p, 2, root));
+		ASSERT_OK(sl_read_file(hpath, 64 << 20, &fast, &flen));
+		setenv("SLATE_VERITY_NO_SHANI", "1", 1);
+		ASSERT_OK(sl_verity_format(dfd, hfd, &p, 2, root_ssl));
+		unsetenv("SLATE_VERITY_NO_SHANI");
+		ASSERT_OK(sl_read_file(hpath, 64 << 20, &slow, &slen));
+		if (memcmp(root, root_ssl, 32) != 0)
+			sl_test_fail(__FILE__, __LINE__, "case %zu: root hash differs", i);
+		ASSERT_UEQ(flen, slen);
+		ASSERT_MEMEQ(fast, slow, flen);
+		/* Verify with SHA-NI names the last data block when it changes. */
+		ASSERT_OK(sl_verity_verify(dfd, hfd, &p, root, 32, 2, NULL));
+		data[dlen - 1] ^= 0x80;
+		ASSERT_OK(sl_pwrite_all(dfd, data + dlen - 1, 1, dlen - 1));
+		ASSERT_ERR(sl_verity_verify(dfd, hfd, &p, root, 32, 2, &bad), -EUCLEAN);
+		ASSERT_EQ(bad.area, SL_VERITY_AREA_DATA);
+		ASSERT_UEQ(bad.block, c[i].blocks - 1);
+	}
 }
