@@ -54,7 +54,7 @@ cp --sparse=always "$dir/disk.img" "$tmp/corrupt.img"
 usr_start=$(($(sfdisk -J "$dir/disk.img" | jq '.partitiontable.partitions[1].start') * 512))
 # One byte of the EROFS superblock (block 0 of /usr): read when /usr is mounted.
 printf '\x5a' | dd of="$tmp/corrupt.img" bs=1 seek=$((usr_start + 1100)) conv=notrunc status=none
-base_append="console=ttyS0 slate.emergency=halt"
+base_append="console=ttyS0 no_timer_check slate.emergency=halt"
 
 # The UKI of boot 1, on the ESP as the removable-media boot path, and its PCR 11.
 root=$("$SLATE_SRCDIR/scripts/trixie-root")

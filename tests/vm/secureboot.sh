@@ -52,7 +52,7 @@ chmod 755 "$ird/init"
 # `slate sign` with the enrolled db key and with the other set's db key.
 printf 'ID=slatetest\nVERSION_ID=1\n' >"$tmp/os-release"
 "$SLATE" uki build --stub "$stub" --linux "$root/boot/vmlinuz-$kver" --initrd "$tmp/initrd.cpio" \
-	--cmdline "console=ttyS0 panic=-1 slate.test=good" --os-release "$tmp/os-release" \
+	--cmdline "console=ttyS0 no_timer_check panic=-1 slate.test=good" --os-release "$tmp/os-release" \
 	-o "$tmp/uki.efi" &&
 	"$SLATE" sign --key "$tmp/keys/db.key" --cert "$tmp/keys/db.crt" -o "$tmp/good.efi" \
 		"$tmp/uki.efi" &&

@@ -45,7 +45,7 @@ chmod 755 "$ird/init"
 
 # The command line: a fresh token, so that only this UKI's .cmdline can match.
 token=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-cmdline="console=ttyS0 panic=-1 slate.uki-test=$token"
+cmdline="console=ttyS0 no_timer_check panic=-1 slate.uki-test=$token"
 printf 'ID=slate\nPRETTY_NAME="Slate UKI test"\n' >"$tmp/os-release"
 check "slate uki build (Debian 13 stub and cloud kernel)" "$SLATE" uki build \
 	--stub "$root/usr/lib/systemd/boot/efi/linuxx64.efi.stub" --linux "$kernel" \

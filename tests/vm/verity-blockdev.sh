@@ -83,7 +83,7 @@ chmod +x "$ir/init"
 (cd "$ir" && find . | cpio -o -H newc --quiet) >"$tmp/initrd"
 
 vm_start "$tmp/console.log" -kernel "$kernel" -initrd "$tmp/initrd" \
-	-append "console=ttyS0 panic=-1 quiet" \
+	-append "console=ttyS0 no_timer_check panic=-1 quiet" \
 	-drive "file=$tmp/data.img,format=raw,if=none,id=d0" -device nvme,drive=d0,serial=data \
 	-drive "file=$tmp/hash.img,format=raw,if=none,id=d1" -device nvme,drive=d1,serial=hash \
 	-drive "file=$tmp/both.img,format=raw,if=none,id=d2" -device nvme,drive=d2,serial=both \
