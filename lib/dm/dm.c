@@ -275,6 +275,27 @@ static void remove_quietly(const SlDmOps *ops, const char *name)
 		return;
 }
 
+/* DM_TABLE_LOAD: the targets into the device's inactive table slot. */
+static int load_table(const SlDmOps *ops, const char *name, uint32_t flags,
+		      const SlDmTarget *targets, size_t n_targets)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t size;
+	int r;
+
+	r = sl_dm_request_build(name, NULL, flags & SL_DM_READONLY, 0, targets, n_targets, 0, &buf,
+				&size);
+	if (r < 0)
+		return r;
+	return ops->ioctl(ops->userdata, DM_TABLE_LOAD, buf);
+}
+
+/* Resume: DM_DEV_SUSPEND without DM_SUSPEND_FLAG makes the loaded table live. */
+static int resume(const SlDmOps *ops, const char *name)
+{
+	return simple(ops, DM_DEV_SUSPEND, name, 0, SL_DM_COOKIE_PRIMARY_SOURCE, NULL);
+}
+
 int sl_dm_create(const SlDmOps *ops, const char *name, const char *uuid, uint32_t flags,
 		 const SlDmTarget *targets, size_t n_targets, dev_t *ret_dev)
 {
@@ -292,18 +313,11 @@ int sl_dm_create(const SlDmOps *ops, const char *name, const char *uuid, uint32_
 	r = sl_dm_reply_decode(buf, size, false, &reply);
 	if (r < 0)
 		goto undo;
-	free(TAKE_PTR(buf));
 
-	r = sl_dm_request_build(name, NULL, flags & SL_DM_READONLY, 0, targets, n_targets, 0, &buf,
-				&size);
+	r = load_table(ops, name, flags, targets, n_targets);
 	if (r < 0)
 		goto undo;
-	r = ops->ioctl(ops->userdata, DM_TABLE_LOAD, buf);
-	if (r < 0)
-		goto undo;
-
-	/* Resume: DM_DEV_SUSPEND without DM_SUSPEND_FLAG makes the loaded table live. */
-	r = simple(ops, DM_DEV_SUSPEND, name, 0, SL_DM_COOKIE_PRIMARY_SOURCE, NULL);
+	r = resume(ops, name);
 	if (r < 0)
 		goto undo;
 	*ret_dev = makedev(major(reply.dev), minor(reply.dev));
@@ -317,20 +331,14 @@ undo:
 int sl_dm_reload(const SlDmOps *ops, const char *name, uint32_t flags, const SlDmTarget *targets,
 		 size_t n_targets)
 {
-	_cleanup_free_ uint8_t *buf = NULL;
-	size_t size;
 	int r;
 
-	r = sl_dm_request_build(name, NULL, flags & SL_DM_READONLY, 0, targets, n_targets, 0, &buf,
-				&size);
+	r = load_table(ops, name, flags, targets, n_targets);
 	if (r < 0)
 		return r;
-	r = ops->ioctl(ops->userdata, DM_TABLE_LOAD, buf);
-	if (r < 0)
-		return r;
-	r = simple(ops, DM_DEV_SUSPEND, name, 0, SL_DM_COOKIE_PRIMARY_SOURCE, NULL);
-	if (r < 0 && simple(ops, DM_TABLE_CLEAR, name, 0, 0, NULL) < 0)
-		return r; /* the caller reports the resume's error, not the clean-up's */
+	r = resume(ops, name);
+	if (r < 0) /* drop the loaded table; the caller reports the resume's error */
+		(void)simple(ops, DM_TABLE_CLEAR, name, 0, 0, NULL);
 	return r;
 }
 
